@@ -65,7 +65,9 @@ def test_every_validated_question_has_a_bad_value_case():
     ("question", "value", "message"),
     [(q, value, message) for q, cases in BAD_VALUES.items() for value, message in cases],
 )
-def test_validator_rejects_bad_value_and_writes_nothing(copier_template, tmp_path, question, value, message):
+def test_validator_rejects_bad_value_and_writes_nothing(
+    copier_template, tmp_path, question, value, message
+):
     dst = tmp_path / "project"
     with pytest.raises(ValueError, match=f"question '{question}'") as error:
         render_project(copier_template, dst, {**ENABLING.get(question, {}), question: value})
@@ -76,7 +78,9 @@ def test_validator_rejects_bad_value_and_writes_nothing(copier_template, tmp_pat
 @pytest.mark.parametrize("question", sorted(CUSTOM_VALUES))
 def test_custom_values_pass_their_validators(copier_template, tmp_path, question):
     answers = {**ENABLING.get(question, {}), question: CUSTOM_VALUES[question]}
-    assert (render_project(copier_template, tmp_path / "project", answers) / "databricks.yml").is_file()
+    assert (
+        render_project(copier_template, tmp_path / "project", answers) / "databricks.yml"
+    ).is_file()
 
 
 def test_matrix_covers_every_choice_of_every_question():
@@ -93,7 +97,9 @@ def test_matrix_covers_every_pair_of_main_axes():
     rows = [dict(row) for row in pairwise_rows()]
     for a, b in itertools.combinations(MAIN_AXES, 2):
         for pair in itertools.product(choices(a), choices(b)):
-            assert any((row[a], row[b]) == pair for row in rows), f"{a}, {b} = {pair} never rendered"
+            assert any((row[a], row[b]) == pair for row in rows), (
+                f"{a}, {b} = {pair} never rendered"
+            )
 
 
 def _alternative(name: str, spec: dict):
@@ -122,7 +128,9 @@ def test_every_answer_changes_the_output(copier_template, render, tmp_path, ques
     changed = render_project(
         copier_template, tmp_path / "changed", {**enabling, question: _alternative(question, spec)}
     )
-    assert _differs(baseline, changed), f"answering {question} differently changes no generated file"
+    assert _differs(baseline, changed), (
+        f"answering {question} differently changes no generated file"
+    )
 
 
 def test_copy_needs_no_trust(render):

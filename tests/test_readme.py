@@ -24,4 +24,6 @@ def test_readme_defaults_match_copier_yml():
         if isinstance(default, str) and "{{" in default:
             continue  # derived from another answer; the README says from what
         expected = {True: "`true`", False: "`false`", "": "empty"}.get(default, f"`{default}`")
-        assert shown == expected, f"README shows {shown} as the default of {name}, copier.yml has {default!r}"
+        assert shown == expected, (
+            f"README shows {shown} as the default of {name}, copier.yml has {default!r}"
+        )

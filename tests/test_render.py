@@ -30,7 +30,9 @@ def answers_of(project: Path) -> dict:
 
 
 def project_files(project: Path) -> list[Path]:
-    return sorted(path for path in project.rglob("*") if path.is_file() and ".git" not in path.parts)
+    return sorted(
+        path for path in project.rglob("*") if path.is_file() and ".git" not in path.parts
+    )
 
 
 def expected_files(answers: dict) -> dict[str, bool]:
@@ -64,7 +66,9 @@ def test_expected_files_present_and_conditional_files_absent(render, name):
     project = render(name)
     answers = answers_of(project)
     for relpath, wanted in expected_files(answers).items():
-        assert (project / relpath).is_file() == wanted, f"{relpath} should {'' if wanted else 'not '}exist"
+        assert (project / relpath).is_file() == wanted, (
+            f"{relpath} should {'' if wanted else 'not '}exist"
+        )
     assert list((project / "tests").glob("test_*.py")), "the project has no tests"
     assert not [path for path in project_files(project) if path.suffix == ".jinja"]
 
@@ -116,5 +120,9 @@ def test_bundle_validates_on_every_target(render, name):
     results = validate_project(project, schema)
     expected_targets = ["dev", "prod"] + (["staging"] if answers["include_staging"] else [])
     assert sorted(results) == sorted(expected_targets) == sorted(bundle_targets(project))
-    errors = [f"[{target}] {error}" for target, target_errors in results.items() for error in target_errors]
+    errors = [
+        f"[{target}] {error}"
+        for target, target_errors in results.items()
+        for error in target_errors
+    ]
     assert not errors, "\n".join(errors)
