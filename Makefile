@@ -3,22 +3,29 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: test lint clean
+.PHONY: test lint release clean
 
-$(BIN)/python: pyproject.toml
+# The pinned tools, reinstalled whenever pyproject.toml changes.
+DEV_TOOLS := $(VENV)/.dev-tools-installed
+
+$(DEV_TOOLS): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade "pip>=25.1"
 	$(BIN)/pip install --quiet --group dev
-	touch $(BIN)/python
+	touch $@
 
 ## Run the whole test suite: lint, render matrix, bundle validation, generated projects.
-test: $(BIN)/python lint
+test: $(DEV_TOOLS) lint
 	$(BIN)/pytest
 
-lint: $(BIN)/python
-	$(BIN)/ruff check tests
-	$(BIN)/ruff format --check tests
+lint: $(DEV_TOOLS)
+	$(BIN)/ruff check tests scripts migrations
+	$(BIN)/ruff format --check tests scripts migrations
 	$(BIN)/yamllint --strict copier.yml .yamllint.yaml
+
+## Cut a release: make release VERSION=0.2.0 (CHANGELOG section, tag, tests/releases.yml).
+release: $(DEV_TOOLS)
+	$(BIN)/python scripts/release.py $(VERSION)
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

@@ -8,9 +8,7 @@ from pathlib import Path
 import copier
 import pytest
 from answer_sets import REPO_ROOT, answer_sets
-
-# What a template user's `copier copy` reads; tests render from a committed snapshot of these.
-TEMPLATE_PATHS = ("copier.yml", "template", "includes", "migrations")
+from template_repo import TEMPLATE_PATHS
 
 
 @pytest.fixture(scope="session")
