@@ -1,0 +1,487 @@
+"""The generated CI/CD: each provider's files and nothing else, valid against the provider's
+published schema, GitHub expressions intact, no secret anywhere, federation for every Databricks
+call, the flow of issue 5 (validate every target on a change request, deploy and train on the
+default branch, deploy prod on a release), and one pinned Databricks CLI."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from answer_sets import REPO_ROOT, answer_sets, questions
+from bundle_validation import bundle_targets
+from conftest import render_project
+
+CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
+TEMPLATE = REPO_ROOT / "template"
+
+# Every CI file each provider gets; `none` gets none.
+CI_FILES = {
+    "github_actions": {
+        ".github/workflows/checks.yml",
+        ".github/workflows/ci.yml",
+        ".github/workflows/deploy.yml",
+    },
+    "gitlab": {".gitlab-ci.yml"},
+    "azure_devops": {
+        "azure-pipelines.yml",
+        ".azure-pipelines/checks.yml",
+        ".azure-pipelines/databricks-cli.yml",
+        ".azure-pipelines/deploy.yml",
+    },
+    "none": set(),
+}
+# Where any provider's files would land: no other file of the project may be here.
+CI_LOCATIONS = (".github", ".gitlab-ci.yml", "azure-pipelines.yml", ".azure-pipelines")
+# check-jsonschema's vendored schemas (shipped inside the package: nothing is downloaded).
+SCHEMAS = {
+    "github_actions": "vendor.github-workflows",
+    "gitlab": "vendor.gitlab-ci",
+    "azure_devops": "vendor.azure-pipelines",
+}
+# The only way each provider may sign in to Databricks: workload identity federation.
+AUTH_TYPES = {
+    "github_actions": "github-oidc",
+    "gitlab": "env-oidc",
+    "azure_devops": "azure-devops-oidc",
+}
+
+EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
+# Credentials and references to stored secrets. The Azure DevOps job token (System.AccessToken) is
+# not one: it is issued per job, expires with it, and is what workload identity federation uses.
+SECRET_PATTERNS = {
+    "a reference to a stored secret": re.compile(
+        r"\bsecrets\s*[.:\[]|\$\(\s*(?!System\.AccessToken\))[\w.]*(secret|password|token)\w*\s*\)",
+        re.IGNORECASE,
+    ),
+    "a credential variable": re.compile(
+        r"\b(DATABRICKS_(TOKEN|CLIENT_SECRET|PASSWORD)|ARM_CLIENT_SECRET|AZURE_CLIENT_SECRET)\b"
+    ),
+    "a Databricks token or OAuth secret": re.compile(r"\b(dapi|dose)[0-9a-f]{32}"),
+    "a GitHub or GitLab token": re.compile(r"\b(gh[pousr]_[A-Za-z0-9]{20,}|glpat-[\w-]{20,})"),
+    "a JSON web token": re.compile(r"\beyJ[\w-]{10,}\.eyJ[\w-]{10,}"),
+    "a private key": re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+}
+# The matrix of answer sets, plus a staging target with no hosts in databricks.yml for every
+# provider: the pairwise matrix does not reach that combination for each of them.
+ALL_SETS = answer_sets() | {
+    f"ci-{provider}-staging-no-hosts": {"ci_provider": provider, "include_staging": True}
+    for provider in AUTH_TYPES
+}
+
+
+@pytest.fixture(scope="session")
+def ci_render(render, copier_template, tmp_path_factory):
+    """Render any set of ALL_SETS once: the shared matrix through `render`, the others here."""
+    extra: dict[str, Path] = {}
+    shared = answer_sets()
+
+    def _render(name: str) -> Path:
+        if name in shared:
+            return render(name)
+        if name not in extra:
+            dst = tmp_path_factory.mktemp(f"render-{name}", numbered=False)
+            extra[name] = render_project(copier_template, dst, ALL_SETS[name])
+        return extra[name]
+
+    return _render
+
+
+def provider_of(name: str) -> str:
+    return ALL_SETS[name].get("ci_provider", questions()["ci_provider"]["default"])
+
+
+def sets_for(*providers: str) -> list[str]:
+    return [name for name in ALL_SETS if provider_of(name) in providers]
+
+
+WITH_CI = sets_for("github_actions", "gitlab", "azure_devops")
+
+
+def ci_files(project: Path) -> dict[str, Path]:
+    """Every file at a CI location, by path relative to the project."""
+    found = {}
+    for location in CI_LOCATIONS:
+        path = project / location
+        candidates = path.rglob("*") if path.is_dir() else [path]
+        for file in candidates:
+            if file.is_file():
+                found[file.relative_to(project).as_posix()] = file
+    return found
+
+
+def load(path: Path) -> dict:
+    return yaml.safe_load(path.read_text())
+
+
+def answer(project: Path, name: str):
+    recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    return recorded.get(name, questions()[name].get("default"))
+
+
+def rendered_path(template_file: Path) -> str:
+    """The project path a template file renders to, for answers that render it."""
+    relative = template_file.relative_to(TEMPLATE).as_posix()
+    relative = re.sub(r"\{%\s*if [^%]*%\}(.*?)\{%\s*endif\s*%\}", r"\1", relative)
+    return relative.removesuffix(".jinja")
+
+
+def template_sources() -> dict[str, Path]:
+    """Template file of every CI file, by the path it renders to."""
+    sources = {}
+    for file in TEMPLATE.rglob("*"):
+        path = rendered_path(file)
+        at_ci_location = any(path == loc or path.startswith(f"{loc}/") for loc in CI_LOCATIONS)
+        if file.is_file() and at_ci_location:
+            sources[path] = file
+    return sources
+
+
+def secret_findings(text: str) -> list[str]:
+    return [
+        f"{what}: {match.group(0)!r}"
+        for what, pattern in SECRET_PATTERNS.items()
+        for match in pattern.finditer(text)
+    ]
+
+
+def expression_problems(text: str, expected: set[str]) -> list[str]:
+    """Expressions of a rendered file that its template does not hold verbatim, and `${{` that
+    open no complete expression."""
+    problems = [f"not in the template: {found}" for found in EXPRESSION.findall(text)]
+    problems = [problem for problem in problems if problem.split(": ", 1)[1] not in expected]
+    opened = text.count("${{")
+    if opened != len(EXPRESSION.findall(text)):
+        problems.append(f"{opened - len(EXPRESSION.findall(text))} unterminated `${{{{`")
+    return problems
+
+
+def check_schema(provider: str, paths: list[Path]) -> subprocess.CompletedProcess:
+    # The Azure Pipelines schema has patterns that only Python's regex engine compiles.
+    variant = ["--regex-variant", "python"] if provider == "azure_devops" else []
+    return subprocess.run(
+        [str(CHECK_JSONSCHEMA), *variant, "--builtin-schema", SCHEMAS[provider], *map(str, paths)],
+        capture_output=True,
+        text=True,
+    )
+
+
+# --- each provider renders its own files, and only them ---------------------------------------
+
+
+def test_every_provider_is_rendered_by_some_answer_set():
+    providers = {provider_of(name) for name in ALL_SETS}
+    assert providers == set(CI_FILES) == {*questions()["ci_provider"]["choices"].values()}
+
+
+def test_template_holds_exactly_the_ci_files_of_the_providers():
+    assert set(template_sources()) == set().union(*CI_FILES.values())
+
+
+@pytest.mark.parametrize("name", list(ALL_SETS))
+def test_each_provider_renders_only_its_own_files(ci_render, name):
+    assert set(ci_files(ci_render(name))) == CI_FILES[provider_of(name)]
+
+
+# --- schemas ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", WITH_CI)
+def test_files_validate_against_the_provider_schema(ci_render, name):
+    files = list(ci_files(ci_render(name)).values())
+    result = check_schema(provider_of(name), files)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("provider", "broken"),
+    [
+        ("github_actions", "on: push\njobs:\n  build:\n    steps:\n      - run: echo\n"),
+        ("gitlab", "build:\n  stage: test\n  script: 42\n  when: sometimes\n"),
+        ("azure_devops", "jobs:\n  - job: build\n    timeoutInMinutes: 5\n    steps: []\n"),
+    ],
+)
+def test_schema_check_rejects_a_broken_file(tmp_path, provider, broken):
+    path = tmp_path / "broken.yml"
+    path.write_text(broken)
+    result = check_schema(provider, [path])
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "broken.yml" in result.stdout
+
+
+# --- GitHub expressions survive rendering -----------------------------------------------------
+
+
+def test_expressions_of_every_template_file_survive_rendering(ci_render):
+    """Every `${{ ... }}` in a rendered file is one written in its template, character for
+    character, and every one written in a template reaches some rendered project."""
+    sources = template_sources()
+    expected = {path: set(EXPRESSION.findall(file.read_text())) for path, file in sources.items()}
+    assert expected[".github/workflows/deploy.yml"], "the expression check would check nothing"
+    seen: dict[str, set[str]] = {path: set() for path in expected}
+    for name in WITH_CI:
+        for path, file in ci_files(ci_render(name)).items():
+            text = file.read_text()
+            assert not expression_problems(text, expected[path]), (name, path)
+            seen[path] |= set(EXPRESSION.findall(text))
+    missing = {path: sorted(expected[path] - seen[path]) for path in expected}
+    assert not any(missing.values()), missing
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("'refs/heads/main' }}", "'refs/heads/main' }"),  # a brace lost
+        ("${{ hashFiles", "${{hashFiles"),  # whitespace changed
+        ("${{ hashFiles('x') }}", "${{ hashFiles('y') }}"),  # content changed
+    ],
+)
+def test_expression_check_catches_a_mangled_expression(before, after):
+    source = "key: ${{ hashFiles('x') }}\nif: ${{ github.ref == 'refs/heads/main' }}\n"
+    expected = set(EXPRESSION.findall(source))
+    assert not expression_problems(source, expected)
+    assert expression_problems(source.replace(before, after), expected)
+
+
+# --- no secrets; federation everywhere ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(ALL_SETS))
+def test_no_secret_in_any_generated_file(ci_render, name):
+    project = ci_render(name)
+    findings = [
+        f"{path.relative_to(project)}: {finding}"
+        for path in sorted(project.rglob("*"))
+        if path.is_file() and ".git" not in path.parts
+        for finding in secret_findings(path.read_text())
+    ]
+    assert not findings, "\n".join(findings)
+
+
+@pytest.mark.parametrize(
+    "leak",
+    [
+        "DATABRICKS_TOKEN: ${{ secrets.DATABRICKS_TOKEN }}",
+        "secrets: inherit",
+        "DATABRICKS_CLIENT_SECRET: $(CLIENT_SECRET)",
+        "token: dapi0123456789abcdef0123456789abcdef",
+        "env: {AZURE_PASSWORD: $(azurePassword)}",
+    ],
+)
+def test_secret_check_catches_a_leak(leak):
+    assert secret_findings(f"steps:\n  - run: echo\n    {leak}\n")
+
+
+def test_secret_check_accepts_the_azure_devops_job_token():
+    assert not secret_findings("env:\n  SYSTEM_ACCESSTOKEN: $(System.AccessToken)\n")
+
+
+@pytest.mark.parametrize("name", WITH_CI)
+def test_databricks_calls_sign_in_with_workload_identity_federation(ci_render, name):
+    provider = provider_of(name)
+    files = ci_files(ci_render(name))
+    auth_types = {
+        auth
+        for file in files.values()
+        for auth in re.findall(r"DATABRICKS_AUTH_TYPE:\s*(\S+)", file.read_text())
+    }
+    assert auth_types == {AUTH_TYPES[provider]}
+    for path, file in files.items():
+        text = file.read_text()
+        if "databricks bundle" in text:
+            assert "DATABRICKS_AUTH_TYPE" in text, f"{path} calls Databricks without federation"
+        # The Azure DevOps job token goes to the CLI only, under the name the SDK reads.
+        for line in text.splitlines():
+            if "System.AccessToken" in line:
+                assert line.strip() == "SYSTEM_ACCESSTOKEN: $(System.AccessToken)", line
+
+
+# --- the flow -----------------------------------------------------------------------------------
+
+
+def preprod(project: Path) -> str:
+    return "staging" if "staging" in bundle_targets(project) else "dev"
+
+
+def prod_run_as(project: Path) -> set[str]:
+    jobs = load(project / "databricks.yml")["targets"]["prod"].get("resources", {}).get("jobs", {})
+    return {job["run_as"]["service_principal_name"] for job in jobs.values()}
+
+
+def assert_prod_identity(project: Path, client_id: str) -> None:
+    """Prod deploys as the prod service principal: the one the prod jobs run as, when given."""
+    principal = answer(project, "prod_service_principal")
+    if principal:
+        assert client_id == principal
+        assert prod_run_as(project) == {principal}
+    else:
+        assert client_id.strip("${}() ").endswith("DATABRICKS_CLIENT_ID_PROD"), client_id
+        assert not prod_run_as(project)
+
+
+def commands(steps: list[dict], key: str) -> list[str]:
+    return [step[key] for step in steps if key in step]
+
+
+@pytest.mark.parametrize("name", sets_for("github_actions"))
+def test_github_flow(ci_render, name):
+    project = ci_render(name)
+    workflows = project / ".github" / "workflows"
+    ci, deploy = load(workflows / "ci.yml"), load(workflows / "deploy.yml")
+    stage = preprod(project)
+    pins = {
+        step["uses"]
+        for workflow in (ci, deploy)
+        for job in workflow["jobs"].values()
+        for step in job.get("steps", [])
+        if "uses" in step
+    }
+    assert all(re.fullmatch(r"[\w-]+/[\w-]+@v\d+(\.\d+)*", pin) for pin in pins), pins
+
+    # Pull requests: checks, then every target validated as the validation service principal.
+    assert ci[True] == {"pull_request": None}  # PyYAML reads the key `on` as True
+    assert ci["jobs"]["checks"]["uses"] == "./.github/workflows/checks.yml"
+    validate = ci["jobs"]["validate"]
+    assert [row["target"] for row in validate["strategy"]["matrix"]["include"]] == bundle_targets(
+        project
+    )
+    assert validate["permissions"] == {"contents": "read", "id-token": "write"}
+    assert validate["env"]["DATABRICKS_CLIENT_ID"] == "${{ vars.DATABRICKS_CLIENT_ID_VALIDATION }}"
+    assert commands(validate["steps"], "run") == [
+        'databricks bundle validate --strict --target "$TARGET"'
+    ]
+
+    # Default branch: deploy to staging (or dev) and train; release tags: deploy to prod.
+    assert deploy[True] == {"push": {"branches": ["main"], "tags": ["v*"]}}
+    assert deploy["permissions"] == {"contents": "read"}
+    pre, prod = deploy["jobs"][stage], deploy["jobs"]["prod"]
+    assert (pre["environment"], pre["if"], pre["needs"]) == (
+        stage,
+        "github.ref == 'refs/heads/main'",
+        "checks",
+    )
+    assert commands(pre["steps"], "run") == [
+        f"databricks bundle validate --strict --target {stage}",
+        f"databricks bundle deploy --target {stage}",
+        f"databricks bundle run --target {stage} training_pipeline",
+    ]
+    assert (prod["environment"], prod["if"], prod["needs"]) == (
+        "prod",
+        "startsWith(github.ref, 'refs/tags/v')",
+        "checks",
+    )
+    assert commands(prod["steps"], "run") == [
+        "databricks bundle validate --strict --target prod",
+        "databricks bundle deploy --target prod",
+    ]
+    for job in (pre, prod):
+        assert job["permissions"] == {"contents": "read", "id-token": "write"}
+        assert job["concurrency"]["cancel-in-progress"] is False
+    assert_prod_identity(project, str(prod["env"]["DATABRICKS_CLIENT_ID"]))
+
+
+@pytest.mark.parametrize("name", sets_for("gitlab"))
+def test_gitlab_flow(ci_render, name):
+    project = ci_render(name)
+    pipeline = load(project / ".gitlab-ci.yml")
+    stage = preprod(project)
+    base = pipeline[".databricks"]
+    assert base["id_tokens"] == {"DATABRICKS_OIDC_TOKEN": {"aud": "$DATABRICKS_ACCOUNT_ID"}}
+    assert "sha256sum --check --ignore-missing" in " ".join(base["before_script"])
+
+    validate = {key: job for key, job in pipeline.items() if key.startswith("validate:")}
+    assert [job["variables"]["TARGET"] for job in validate.values()] == bundle_targets(project)
+    assert all(job["extends"] == ".validate" for job in validate.values())
+    assert pipeline[".validate"]["rules"][0]["if"].startswith(
+        '$CI_PIPELINE_SOURCE == "merge_request_event"'
+    )
+    assert pipeline[".validate"]["script"] == [
+        'databricks bundle validate --strict --target "$TARGET"'
+    ]
+
+    pre, prod = pipeline[f"deploy:{stage}"], pipeline["deploy:prod"]
+    assert pre["rules"] == [{"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"}]
+    assert pre["environment"]["name"] == stage
+    assert pre["script"] == [
+        f"databricks bundle validate --strict --target {stage}",
+        f"databricks bundle deploy --target {stage}",
+        f"databricks bundle run --target {stage} training_pipeline",
+    ]
+    assert prod["rules"] == [{"if": '$CI_COMMIT_BRANCH == "release"'}]
+    assert prod["environment"]["name"] == "prod"
+    assert prod["script"][-1] == "databricks bundle deploy --target prod"
+    for job in (pre, prod):
+        assert (job["extends"], job["stage"], job["resource_group"]) == (
+            ".databricks",
+            "deploy",
+            job["environment"]["name"],
+        )
+    assert_prod_identity(project, str(prod["variables"]["DATABRICKS_CLIENT_ID"]))
+
+
+@pytest.mark.parametrize("name", sets_for("azure_devops"))
+def test_azure_devops_flow(ci_render, name):
+    project = ci_render(name)
+    ci = load(project / "azure-pipelines.yml")
+    cd = load(project / ".azure-pipelines" / "deploy.yml")
+    stage = preprod(project)
+
+    validate = next(job for job in ci["jobs"] if job.get("job") == "validate")
+    assert validate["condition"] == "eq(variables['Build.Reason'], 'PullRequest')"
+    matrix = validate["strategy"]["matrix"]
+    assert [row["TARGET"] for row in matrix.values()] == bundle_targets(project)
+    assert validate["variables"]["DATABRICKS_CLIENT_ID"] == "$(DATABRICKS_CLIENT_ID_VALIDATION)"
+
+    # The deploy pipeline is a separate pipeline that pull requests never run.
+    assert cd["pr"] == "none"
+    assert cd["trigger"] == {"branches": {"include": ["main"]}, "tags": {"include": ["v*"]}}
+    stages = {item["stage"]: item for item in cd["stages"]}
+    assert list(stages) == ["checks", stage, "prod"]
+    assert "refs/heads/main" in stages[stage]["condition"]
+    assert "refs/tags/v" in stages["prod"]["condition"]
+    jobs = {}
+    for name_ in (stage, "prod"):
+        (job,) = stages[name_]["jobs"]
+        assert job["environment"] == name_
+        jobs[name_] = job
+    steps = {
+        name_: commands(job["strategy"]["runOnce"]["deploy"]["steps"], "bash")
+        for name_, job in jobs.items()
+    }
+    assert steps[stage] == [
+        f"databricks bundle validate --strict --target {stage}",
+        f"databricks bundle deploy --target {stage}",
+        f"databricks bundle run --target {stage} training_pipeline",
+    ]
+    assert steps["prod"] == [
+        "databricks bundle validate --strict --target prod",
+        "databricks bundle deploy --target prod",
+    ]
+    assert_prod_identity(project, str(jobs["prod"]["variables"]["DATABRICKS_CLIENT_ID"]))
+
+
+# --- one pinned Databricks CLI ------------------------------------------------------------------
+
+
+def cli_versions(project: Path) -> set[str]:
+    text = "\n".join(file.read_text() for file in ci_files(project).values())
+    return set(
+        re.findall(r"databricks/setup-cli@v(\S+)", text)
+        + re.findall(r'DATABRICKS_CLI_VERSION: "([^"]+)"', text)
+        + re.findall(r"^\s*version=(\S+)$", text, re.MULTILINE)
+    )
+
+
+def test_one_pinned_databricks_cli_everywhere(ci_render):
+    """Every provider installs the same, exact CLI release: the one whose bundle classes
+    (databricks-bundles, released in lockstep with the CLI) the template's tests validate with."""
+    per_set = {name: cli_versions(ci_render(name)) for name in WITH_CI}
+    assert all(len(versions) == 1 for versions in per_set.values()), per_set
+    (version,) = set().union(*per_set.values())
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version)
+    pyproject = (REPO_ROOT / "pyproject.toml").read_text()
+    assert f'"databricks-bundles=={version}"' in pyproject
