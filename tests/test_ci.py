@@ -25,6 +25,7 @@ CI_FILES = {
         ".github/workflows/checks.yml",
         ".github/workflows/ci.yml",
         ".github/workflows/deploy.yml",
+        ".github/workflows/template-update.yml",
     },
     "gitlab": {".gitlab-ci.yml"},
     "azure_devops": {
@@ -32,6 +33,7 @@ CI_FILES = {
         ".azure-pipelines/checks.yml",
         ".azure-pipelines/databricks-cli.yml",
         ".azure-pipelines/deploy.yml",
+        ".azure-pipelines/template-update.yml",
     },
     "none": set(),
 }
@@ -404,14 +406,18 @@ def test_gitlab_flow(ci_render, name):
     ]
 
     pre, prod = pipeline[f"deploy:{stage}"], pipeline["deploy:prod"]
-    assert pre["rules"] == [{"if": "$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH"}]
+    assert pre["rules"] == [
+        {"if": '$CI_PIPELINE_SOURCE == "push" && $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH'}
+    ]
     assert pre["environment"]["name"] == stage
     assert pre["script"] == [
         f"databricks bundle validate --strict --target {stage}",
         f"databricks bundle deploy --target {stage}",
         f"databricks bundle run --target {stage} training_pipeline",
     ]
-    assert prod["rules"] == [{"if": '$CI_COMMIT_BRANCH == "release"'}]
+    assert prod["rules"] == [
+        {"if": '$CI_PIPELINE_SOURCE == "push" && $CI_COMMIT_BRANCH == "release"'}
+    ]
     assert prod["environment"]["name"] == "prod"
     assert prod["script"][-1] == "databricks bundle deploy --target prod"
     for job in (pre, prod):
