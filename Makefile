@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: test lint release clean
+.PHONY: test lint example release clean
 
 # The pinned tools, reinstalled whenever pyproject.toml changes.
 DEV_TOOLS := $(VENV)/.dev-tools-installed
@@ -22,6 +22,14 @@ lint: $(DEV_TOOLS)
 	$(BIN)/ruff check tests scripts migrations
 	$(BIN)/ruff format --check tests scripts migrations
 	$(BIN)/yamllint --strict copier.yml .yamllint.yaml
+
+## Render the default answers into build/example, install that project (a venv with its pinned
+## runtime) and run its local pipeline: features -> train -> evaluate -> batch inference.
+EXAMPLE := build/example
+example: $(DEV_TOOLS)
+	rm -rf $(EXAMPLE)
+	$(BIN)/copier copy --defaults --vcs-ref HEAD --quiet . $(EXAMPLE)
+	$(MAKE) -C $(EXAMPLE) install pipeline PYTHON=$(PYTHON)
 
 ## Cut a release: make release VERSION=0.2.0 (CHANGELOG section, tag, tests/releases.yml).
 release: $(DEV_TOOLS)

@@ -1,0 +1,13 @@
+"""Errors a step raises on purpose, each with a message that says what to do."""
+
+
+class InputDataError(ValueError):
+    """The training files are missing, empty, or lack columns or labels."""
+
+
+class PromotionRejected(RuntimeError):
+    """The challenger failed a threshold or did not beat the champion: the gate blocks the job."""
+
+
+class NoChampionError(RuntimeError):
+    """There is no `champion` version to score with yet."""

@@ -1,0 +1,129 @@
+"""Session-scoped fixtures: one local Spark session and one MLflow store for the whole run.
+
+Every test that writes gets its own Unity Catalog schema name (hence its own local database,
+volume folder and registered model), so tests never see each other's tables or aliases.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+from pyspark.sql import SparkSession
+
+from common import config, naming, problem
+from common.sample_data import training_data_path
+
+_schemas = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Project:
+    """The parameters the jobs pass, for one test's own schema."""
+
+    catalog: str
+    schema: str
+    model_name: str = "test_model"
+    experiment_name: str = "tests"
+
+    @property
+    def input_path(self) -> str:
+        return training_data_path(self.catalog, self.schema)
+
+    @property
+    def local_input(self) -> Path:
+        return Path(config.current().path(self.input_path))
+
+    @property
+    def full_model_name(self) -> str:
+        return naming.model_name(self.catalog, self.schema, self.model_name)
+
+    @property
+    def feature_table(self) -> str:
+        return naming.feature_table(self.catalog, self.schema)
+
+    @property
+    def predictions_table(self) -> str:
+        return naming.predictions_table(self.catalog, self.schema)
+
+    def write_input(self, frame: pd.DataFrame, name: str = "data.csv") -> None:
+        self.local_input.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(self.local_input / name, index=False)
+
+    def step_args(self, *names: str) -> dict[str, str]:
+        return {name: getattr(self, name) for name in names}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def local_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[config.Environment]:
+    """Local mode in a throwaway folder, with Spark's in-memory catalog (no Hive start-up)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("DATABRICKS_RUNTIME_VERSION", raising=False)
+        patch.setenv("MLOPS_LOCAL_DIR", str(tmp_path_factory.mktemp("local")))
+        patch.setenv("MLOPS_LOCAL_HIVE", "false")
+        yield config.current()
+
+
+@pytest.fixture(scope="session")
+def spark(local_env: config.Environment) -> Iterator[SparkSession]:
+    from common.spark import get_spark
+
+    session = get_spark("tests")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def mlflow_client(local_env: config.Environment) -> MlflowClient:
+    from common.tracking import setup_mlflow
+
+    return setup_mlflow("tests")
+
+
+@pytest.fixture(scope="session")
+def sample() -> pd.DataFrame:
+    """The bundled sample data, as the raw files hold it."""
+    return problem.load_sample()[[*problem.FEATURE_COLUMNS, problem.LABEL_COLUMN]]
+
+
+@pytest.fixture
+def project() -> Project:
+    """A fresh schema for one test."""
+    return Project(catalog="test_catalog", schema=f"schema_{next(_schemas)}")
+
+
+@dataclass(frozen=True)
+class TrainedProject:
+    project: Project
+    feature_rows: int
+    training: object  # training.train.TrainingResult
+    aliases_after_training: dict[str, str]
+    evaluation: object  # training.evaluate.EvaluationResult
+
+
+@pytest.fixture(scope="session")
+def trained(
+    spark: SparkSession, mlflow_client: MlflowClient, sample: pd.DataFrame
+) -> TrainedProject:
+    """The pipeline's first run on the sample: features, train (version 1), evaluate (champion)."""
+    from feature_engineering import features
+    from training import evaluate, train
+
+    project = Project(catalog="test_catalog", schema="trained")
+    project.write_input(sample)
+    rows = features.run(spark, **project.step_args("catalog", "schema", "input_path"))
+    step = project.step_args("catalog", "schema", "model_name", "experiment_name")
+    training = train.run(spark, **step)
+    aliases = {
+        alias: str(version)
+        for alias, version in mlflow_client.get_registered_model(
+            project.full_model_name
+        ).aliases.items()
+    }
+    evaluation = evaluate.run(spark, **step)
+    return TrainedProject(project, rows, training, aliases, evaluation)

@@ -1,0 +1,68 @@
+"""Feature engineering: the feature table, and bad input that must stop the run cleanly."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from pyspark.sql import SparkSession
+
+from common import problem
+from common.data import ROW_ID
+from common.errors import InputDataError
+from common.spark import read_table, table_exists
+from feature_engineering import features
+
+
+def test_feature_table_has_typed_columns_and_every_row(spark: SparkSession, trained, sample):
+    table = read_table(spark, trained.project.feature_table)
+
+    assert table.columns == [ROW_ID, *problem.FEATURE_COLUMNS, problem.LABEL_COLUMN]
+    types = dict(table.dtypes)
+    assert types[ROW_ID] == "bigint"
+    assert {types[column] for column in problem.FEATURE_COLUMNS} == {"double"}
+    assert types[problem.LABEL_COLUMN] == problem.LABEL_TYPE
+    assert trained.feature_rows == table.count() == len(sample)
+    assert table.select(ROW_ID).distinct().count() == len(sample)
+
+
+def test_row_ids_do_not_depend_on_file_order(spark: SparkSession, project, sample):
+    def row_ids(frame: pd.DataFrame) -> set[int]:
+        project.write_input(frame)
+        built = features.build_features(features.read_raw(spark, project.input_path))
+        return {row[ROW_ID] for row in built.select(ROW_ID).collect()}
+
+    assert row_ids(sample) == row_ids(sample.iloc[::-1])
+
+
+def _bad_inputs(sample: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, str]]:
+    null_labels = sample.copy()
+    null_labels[problem.LABEL_COLUMN] = null_labels[problem.LABEL_COLUMN].astype("object")
+    null_labels.loc[[0, 5], problem.LABEL_COLUMN] = None
+    missing = problem.FEATURE_COLUMNS[1]
+    return {
+        "missing column": (sample.drop(columns=[missing]), f"lack required column(s): {missing}"),
+        "empty input": (sample.iloc[0:0], "have no data rows"),
+        "null labels": (null_labels, f"2 of {len(sample)} rows have no valid label"),
+    }
+
+
+@pytest.mark.parametrize("case", ["missing column", "empty input", "null labels"])
+def test_bad_input_fails_clearly_and_writes_nothing(spark, trained, project, sample, case):
+    frame, message = _bad_inputs(sample)[case]
+    project.write_input(frame)
+    existing = trained.project.feature_table
+
+    # A fresh schema: the feature table is not created.
+    with pytest.raises(InputDataError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        features.run(spark, project.catalog, project.schema, project.input_path)
+    assert not table_exists(spark, project.feature_table)
+
+    # An existing feature table (with a champion trained on it) is left as it was.
+    with pytest.raises(InputDataError):
+        features.run(spark, trained.project.catalog, trained.project.schema, project.input_path)
+    assert read_table(spark, existing).count() == trained.feature_rows
+
+
+def test_no_files_at_all_is_a_clear_error(spark, project):
+    with pytest.raises(InputDataError, match="No training files could be read"):
+        features.run(spark, project.catalog, project.schema, project.input_path)

@@ -1,0 +1,38 @@
+"""Training: a registered version with its signature, metrics and the challenger alias."""
+
+from __future__ import annotations
+
+import mlflow
+import pytest
+
+from common import naming, problem
+from common.tracking import model_uri
+
+
+def test_training_registers_the_returned_version_as_challenger(trained, mlflow_client):
+    result = trained.training
+    version = mlflow_client.get_model_version(result.model_name, result.version)
+
+    assert result.model_name == trained.project.full_model_name
+    assert trained.aliases_after_training == {naming.CHALLENGER: result.version}
+    assert version.run_id == result.run_id
+
+
+def test_registered_model_has_signature_and_input_example(trained):
+    info = mlflow.models.get_model_info(
+        model_uri(trained.training.model_name, trained.training.version)
+    )
+
+    assert info.signature is not None
+    assert info.signature.inputs.input_names() == problem.FEATURE_COLUMNS
+    assert info.saved_input_example_info is not None
+
+
+def test_training_run_logs_params_and_metrics(trained, mlflow_client):
+    run = mlflow_client.get_run(trained.training.run_id)
+
+    assert set(problem.DEFAULT_PARAMS) <= set(run.data.params)
+    assert run.data.metrics[f"test_{problem.PRIMARY_METRIC}"] == pytest.approx(
+        trained.training.metrics[problem.PRIMARY_METRIC]
+    )
+    assert int(run.data.params["test_rows"]) > 0
