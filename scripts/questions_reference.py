@@ -1,7 +1,7 @@
 """Write docs/questions.md from copier.yml, so the reference cannot drift from the questions.
 
-    python scripts/questions_reference.py          # rewrite docs/questions.md
-    python scripts/questions_reference.py --check  # exit 1 if docs/questions.md is stale (tests do this)
+python scripts/questions_reference.py          # rewrite docs/questions.md
+python scripts/questions_reference.py --check  # exit 1 if docs/questions.md is stale
 """
 
 from __future__ import annotations
