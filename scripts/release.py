@@ -59,7 +59,7 @@ def release_changelog(text: str, version: Version, date: datetime.date) -> str:
     notes = body[: next_section.start()] if next_section else body
     if not notes.strip():
         sys.exit("The 'Unreleased' section of CHANGELOG.md is empty: nothing to release.")
-    return f"{head}{UNRELEASED}\n\n## {version} - {date.isoformat()}\n{body}"
+    return f"{head}{UNRELEASED}\n\n## {version} - {date.isoformat()}\n\n{body.lstrip()}"
 
 
 def record_release(releases: list[dict], version: Version, commit: str) -> str:
