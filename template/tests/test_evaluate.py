@@ -72,3 +72,17 @@ def test_equal_challenger_is_not_promoted(spark, trained, mlflow_client):
         trained.training.version
     )
     assert again.version != trained.training.version
+
+
+def test_fail_on_rejection_false_reports_without_failing(spark, trained, mlflow_client, capsys):
+    """CI runs the job with fail_on_rejection=false: a rejection is printed, the task succeeds."""
+    p = trained.project
+    step = p.step_args("catalog", "schema", "model_name", "experiment_name")
+    args = [f"--{name.replace('_', '-')}={value}" for name, value in step.items()]
+    champion = alias_version(mlflow_client, p.full_model_name, naming.CHAMPION)
+    train.run(spark, **step)  # same data, same model: a tie, which the gate rejects
+    with pytest.raises(PromotionRejected):  # a challenger no better than the champion: default
+        evaluate.main([*args])
+    evaluate.main([*args, "--fail-on-rejection=false"])
+    assert "Not promoted, and not failing" in capsys.readouterr().out
+    assert alias_version(mlflow_client, p.full_model_name, naming.CHAMPION) == champion

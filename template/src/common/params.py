@@ -19,12 +19,14 @@ def get_params(
     argv: Sequence[str] | None = None,
 ) -> dict[str, str]:
     """Return one string value per name; fail clearly if one is empty."""
-    local_defaults = {**config.LOCAL_DEFAULTS, **(defaults or {})}
+    step_defaults = dict(defaults or {})
+    local_defaults = {**config.LOCAL_DEFAULTS, **step_defaults}
     if config.on_databricks():
         from databricks.sdk.runtime import dbutils  # only importable on a cluster
 
+        # No dev names as silent defaults on a workspace: only the step's own defaults.
         for name in names:
-            dbutils.widgets.text(name, "")
+            dbutils.widgets.text(name, step_defaults.get(name, ""))
         values = {name: dbutils.widgets.get(name).strip() for name in names}
     else:
         parser = argparse.ArgumentParser(description=description)
