@@ -61,8 +61,9 @@ def _template_version(repo: Path, version: str, *, renamed: bool) -> None:
     (repo / "template" / "{{ _copier_conf.answers_file }}.jinja").write_text(
         "{{ _copier_answers|to_nice_yaml -}}\n"
     )
+    heading = "# Team notes" if version == "3.0.0" else "# Notes"
     (repo / "template" / f"{notes}.jinja").write_text(
-        f"Owned by {{{{ {question} }}}}.\nLine two.\n"
+        f"{heading}\nOwned by {{{{ {question} }}}}.\nLine two.\n"
     )
     if renamed:
         (repo / "migrations").mkdir()
@@ -198,3 +199,18 @@ def test_every_migration_follows_the_convention():
         used.add(script)
     assert used == scripts, f"scripts no migration runs: {scripts - used}"
     assert subprocess.run([sys.executable, "-c", "import yaml"], check=False).returncode == 0
+
+
+def test_a_conflicting_edit_is_inline_and_reviewable(synthetic_template, migration_log, tmp_path):
+    """Template 3.0.0 changes the heading the team changed too: markers inline, no .rej file."""
+    project = _project(synthetic_template, "2.0.0", tmp_path / "project", team="data-team")
+    notes = project / "docs" / "notes.txt"
+    notes.write_text(notes.read_text().replace("# Notes", "# Our notes"))
+    git(project, "commit", "--quiet", "-am", "team edit")
+    copier.run_update(
+        project, vcs_ref="3.0.0", defaults=True, overwrite=True, unsafe=True, quiet=True
+    )
+    text = notes.read_text()
+    assert "<<<<<<< before updating" in text and ">>>>>>> after updating" in text
+    assert "# Our notes" in text and "# Team notes" in text
+    assert not list(project.rglob("*.rej"))
