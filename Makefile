@@ -22,6 +22,7 @@ lint: $(DEV_TOOLS)
 	$(BIN)/ruff check tests scripts migrations
 	$(BIN)/ruff format --check tests scripts migrations
 	$(BIN)/yamllint --strict copier.yml .yamllint.yaml
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 ## Render the default answers into build/example, install that project (a venv with its pinned
 ## runtime) and run its local pipeline: features -> train -> evaluate -> batch inference.

@@ -369,7 +369,8 @@ def test_github_flow(ci_render, name):
     assert commands(pre["steps"], "run") == [
         f"databricks bundle validate --strict --target {stage}",
         f"databricks bundle deploy --target {stage}",
-        f"databricks bundle run --target {stage} training_pipeline --params fail_on_rejection=false",
+        f"databricks bundle run --target {stage} training_pipeline"
+        " --params fail_on_rejection=false",
     ]
     assert (prod["environment"], prod["if"], prod["needs"]) == (
         "prod",
@@ -413,7 +414,8 @@ def test_gitlab_flow(ci_render, name):
     assert pre["script"] == [
         f"databricks bundle validate --strict --target {stage}",
         f"databricks bundle deploy --target {stage}",
-        f"databricks bundle run --target {stage} training_pipeline --params fail_on_rejection=false",
+        f"databricks bundle run --target {stage} training_pipeline"
+        " --params fail_on_rejection=false",
     ]
     assert prod["rules"] == [
         {"if": '$CI_PIPELINE_SOURCE == "push" && $CI_COMMIT_BRANCH == "release"'}
@@ -461,7 +463,8 @@ def test_azure_devops_flow(ci_render, name):
     assert steps[stage] == [
         f"databricks bundle validate --strict --target {stage}",
         f"databricks bundle deploy --target {stage}",
-        f"databricks bundle run --target {stage} training_pipeline --params fail_on_rejection=false",
+        f"databricks bundle run --target {stage} training_pipeline"
+        " --params fail_on_rejection=false",
     ]
     assert steps["prod"] == [
         "databricks bundle validate --strict --target prod",
