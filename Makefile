@@ -36,5 +36,16 @@ example: $(DEV_TOOLS)
 release: $(DEV_TOOLS)
 	$(BIN)/python scripts/release.py $(VERSION)
 
+## Benchmarks (DESIGN §8): every measure, recorded in docs/benchmarks.md and benchmarks/results/.
+## Slow (about half an hour); run it on a quiet machine. ARGS passes options, e.g. ARGS="--repeats 5".
+.PHONY: benchmark benchmark-smoke
+benchmark: $(DEV_TOOLS)
+	$(BIN)/python benchmarks/run.py $(ARGS)
+
+## The same benchmarks at tiny sizes, once each (CI): they keep working; nothing is recorded and
+## no timing is checked.
+benchmark-smoke: $(DEV_TOOLS)
+	$(BIN)/python benchmarks/run.py --smoke
+
 clean:
 	rm -rf build .pytest_cache .ruff_cache

@@ -1,0 +1,249 @@
+"""Results as Markdown: the summary against the targets, the details, and before/after.
+
+docs/benchmarks.md keeps its hand-written text; only the part between the two markers below is
+rewritten by a full run.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+START = "<!-- benchmark-results:start (written by `make benchmark`; edit benchmarks/report.py) -->"
+END = "<!-- benchmark-results:end -->"
+GIB = 2**30
+MILLION = 1_000_000
+
+
+def _rows(count: int) -> str:
+    return f"{count // MILLION}M" if count % MILLION == 0 else f"{count // 1000}k"
+
+
+def summary(results: dict) -> list[dict]:
+    """One line per measure: its value, its target, and whether the target is met."""
+    lines = []
+
+    def add(measure: str, value: float, unit: str, target: str | None, met: bool | None) -> None:
+        lines.append(
+            {"measure": measure, "value": value, "unit": unit, "target": target, "met": met}
+        )
+
+    if "copy" in results:
+        ratio = results["copy"]["cli_ratio"]
+        add("`copier copy`: full template / one-file template", ratio, "×", "≤ 1.3", ratio <= 1.3)
+    if "update" in results:
+        seconds = results["update"]["median"]
+        add("`copier update` across a release with a migration", seconds, "s", "≤ 2 s",
+            seconds <= 2)  # fmt: skip
+    for run in results.get("pipeline", []):
+        target = {100_000: 20, MILLION: 50}.get(run["rows"])
+        add(
+            f"local pipeline end to end, {_rows(run['rows'])} rows",
+            run["seconds"],
+            "s",
+            f"≤ {target} s" if target else None,
+            run["seconds"] <= target if target else None,
+        )
+    if "inference" in results:
+        inference = results["inference"]
+        at_million = inference["rows"] == MILLION
+        add(
+            f"batch inference, `spark_udf` / model's `predict` rows/s, {_rows(inference['rows'])}",
+            inference["ratio"],
+            "×",
+            "≥ 0.5× at 1M" if at_million else None,
+            inference["ratio"] >= 0.5 if at_million else None,
+        )
+    if "unit_tests" in results:
+        seconds = results["unit_tests"]["seconds"]
+        add("generated project's unit test suite", seconds, "s", "≤ 20 s", seconds <= 20)
+    return lines
+
+
+def missing_measures(results: dict, wanted: set[str]) -> list[str]:
+    keys = {
+        "copier": ["copy", "update"],
+        "unit_tests": ["unit_tests"],
+        "pipeline": ["pipeline"],
+        "inference": ["inference"],
+    }
+    return [key for measure in wanted for key in keys[measure] if not results.get(key)]
+
+
+def _value(line: dict) -> str:
+    unit = line["unit"]
+    return f"{line['value']:.2f}{unit}" if unit == "×" else f"{line['value']:.1f} {unit}"
+
+
+def _status(met: bool | None) -> str:
+    return "—" if met is None else ("met" if met else "**missed**")
+
+
+def summary_table(lines: list[dict]) -> str:
+    table = ["| measure | result | target | status |", "| --- | --- | --- | --- |"]
+    for line in lines:
+        table.append(
+            f"| {line['measure']} | {_value(line)} | {line['target'] or '—'} | "
+            f"{_status(line['met'])} |"
+        )
+    return "\n".join(table)
+
+
+def _machine(results: dict) -> str:
+    m = results["machine"]
+    runtime = m["project_runtime"]
+    return "\n".join(
+        [
+            f"- Date: {m['date']}; whole run {results['total_seconds'] / 60:.0f} min; "
+            f"{results['settings']['repeats']} runs per measure, medians shown.",
+            f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB RAM, {m['os']}; "
+            f"load average (1, 5, 15 min) {m['load_at_start']} at the start, "
+            f"{m['load_at_end']} at the end.",
+            f"- Template tools: Python {m['template_tools']['python']}, copier "
+            f"{m['template_tools']['copier']}.",
+            f"- Generated project (default answers, runtime 17.3): Python {runtime['python']}, "
+            f"PySpark {runtime['pyspark']}, MLflow {runtime['mlflow']}, scikit-learn "
+            f"{runtime['scikit-learn']}, pandas {runtime['pandas']}, pyarrow {runtime['pyarrow']}; "
+            f"{m['java']}.",
+        ]
+    )
+
+
+def _pipeline_table(runs: list[dict]) -> str:
+    steps = ["imports", "spark_session", "features", "train", "evaluate", "batch_inference",
+             "summary"]  # fmt: skip
+    header = ["rows", "end to end", *[s.replace("_", " ") for s in steps], "peak RSS", "CPU"]
+    table = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for run in runs:
+        cpu = sorted(r["cpu_seconds"] for r in run["runs"])[len(run["runs"]) // 2]
+        cells = [
+            _rows(run["rows"]),
+            f"**{run['seconds']:.1f} s**",
+            *[f"{run['steps'].get(step, 0):.1f}" for step in steps],
+            f"{run['peak_rss'] / GIB:.2f} GiB",
+            f"{cpu:.0f} s",
+        ]
+        table.append("| " + " | ".join(cells) + " |")
+    return "\n".join(table)
+
+
+def _details(results: dict) -> str:
+    parts = []
+    if "pipeline" in results:
+        parts += [
+            "### Local pipeline, per step (seconds)",
+            "",
+            "First run on a fresh `.local/` (`python -m common.local_pipeline` on data written by "
+            "`python -m common.sample_data --rows N`). End to end is the wall time of the process, "
+            "interpreter start included; peak RSS sums every process of the tree (Python, the "
+            "JVM, Spark's Python workers); CPU is user + system time of the tree.",
+            "",
+            _pipeline_table(results["pipeline"]),
+            "",
+        ]
+    if "inference" in results:
+        i = results["inference"]
+        parts += [
+            f"### Batch inference on {_rows(i['rows'])} rows",
+            "",
+            "| path | rows/s |",
+            "| --- | --- |",
+            f"| model's own `predict` (scikit-learn, pandas frame in memory) | "
+            f"{i['predict_rows_per_second']:,.0f} |",
+            f"| `mlflow.pyfunc` model's `predict` (schema enforcement added) | "
+            f"{i['pyfunc_predict_rows_per_second']:,.0f} |",
+            f"| `spark_udf`, the batch step's expression, feature table read included | "
+            f"{i['spark_udf_rows_per_second']:,.0f} |",
+            "",
+            f"The first `spark_udf` pass, which starts the Python workers and loads the model in "
+            f"each, took {i['spark_udf_first_seconds']:.1f} s; later passes are the median above. "
+            f"Arrow batches of {i['arrow_batch_rows']:,} rows.",
+            "",
+        ]
+    if "copy" in results:
+        c = results["copy"]["median"]
+        parts += [
+            "### `copier copy` (seconds)",
+            "",
+            "| template | in process (`run_copy`) | CLI (`copier copy`) |",
+            "| --- | --- | --- |",
+            f"| full template, default answers ({results['copy']['files']} files) | "
+            f"{c['in_process.full']:.2f} | {c['cli.full']:.2f} |",
+            f"| the same {results['copy']['files']} files, plain, one question | "
+            f"{c['in_process.same_files']:.2f} | {c['cli.same_files']:.2f} |",
+            f"| one file, one question (copier's floor) | {c['in_process.one_file']:.2f} | "
+            f"{c['cli.one_file']:.2f} |",
+            f"| ratio full / floor | {results['copy']['in_process_ratio']:.2f} | "
+            f"{results['copy']['cli_ratio']:.2f} |",
+            f"| ratio same files / floor | {results['copy']['in_process_same_files_ratio']:.2f} | "
+            f"{results['copy']['cli_same_files_ratio']:.2f} |",
+            "",
+        ]
+    if "update" in results:
+        u = results["update"]
+        parts += [
+            f"`copier update` {u['from']} → {u['to']} (a renamed file and its \"before\" "
+            f"migration; a user's edit kept): runs "
+            + ", ".join(f"{s:.2f}" for s in u["seconds"])
+            + " s.",
+            "",
+        ]
+    if "unit_tests" in results:
+        t = results["unit_tests"]
+        parts += [
+            f"Unit tests: {t['passed']} passed; runs "
+            + ", ".join(f"{r['seconds']:.1f}" for r in t["runs"])
+            + f" s; peak RSS {t['peak_rss'] / GIB:.2f} GiB.",
+            "",
+        ]
+    return "\n".join(parts)
+
+
+def _comparison(before: dict, after: dict, before_name: str) -> str:
+    old = {line["measure"]: line for line in before["summary"]}
+    table = [
+        f"Before: `{before_name}` ({before['machine']['date']}, load "
+        f"{before['machine']['load_at_start']}). After: this run.",
+        "",
+        "| measure | before | after | target |",
+        "| --- | --- | --- | --- |",
+    ]
+    for line in after["summary"]:
+        previous = old.get(line["measure"])
+        table.append(
+            f"| {line['measure']} | {_value(previous) if previous else '—'} | {_value(line)} | "
+            f"{line['target'] or '—'} |"
+        )
+    return "\n".join(table)
+
+
+def generated_section(results: dict, output: Path, results_dir: Path) -> str:
+    parts = [
+        START,
+        "",
+        _machine(results),
+        f"- Raw results: `{output.relative_to(results_dir.parent.parent)}`.",
+        "",
+        summary_table(results["summary"]),
+        "",
+        _details(results),
+    ]
+    befores = sorted(results_dir.glob("*-before.json"))
+    if befores:
+        before = json.loads(befores[-1].read_text())
+        parts += ["### Before and after the fixes", "", _comparison(before, results,
+                  befores[-1].name), ""]  # fmt: skip
+    parts.append(END)
+    return "\n".join(parts)
+
+
+def write_docs(docs: Path, results: dict, output: Path, results_dir: Path) -> None:
+    section = generated_section(results, output, results_dir)
+    text = docs.read_text() if docs.exists() else "# Benchmarks\n"
+    if START.split(" (")[0] in text and END in text:
+        head = text[: text.index(START.split(" (")[0])]
+        tail = text[text.index(END) + len(END) :]
+        text = head + section + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    docs.write_text(text)
