@@ -389,7 +389,7 @@ def test_bundle_argument_parsing():
     assert bundle_arguments(["-t", "dev", "--strict"]) == ({"target": "dev"}, [])
 
 
-def test_local_settings_are_documented_and_exist(default_project):
+def test_local_settings_are_documented_and_exist(default_project, tmp_path, monkeypatch):
     config_py = (default_project / "src" / "common" / "config.py").read_text()
     documented = set(re.findall(r"\bMLOPS_[A-Z_]+\b", (DOCS / "local-mode.md").read_text()))
     in_code = set(re.findall(r"\bMLOPS_[A-Z_]+\b", config_py))
@@ -398,8 +398,20 @@ def test_local_settings_are_documented_and_exist(default_project):
     }
     assert documented == in_code
     assert everywhere <= in_code
-    assert "{catalog}__{schema}.{table}" in config_py  # the mapping local-mode.md describes
     assert "DATABRICKS_RUNTIME_VERSION" in config_py
+
+    # The table mapping local-mode.md describes is the one config.py makes (it imports only the
+    # standard library, so it loads here).
+    spec = importlib.util.spec_from_file_location(
+        "generated_config", default_project / "src" / "common" / "config.py"
+    )
+    config = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, spec.name, config)  # its dataclass looks itself up there
+    spec.loader.exec_module(config)
+    local = config.local(tmp_path / ".local")
+    assert local.table("cat.sch.features") == str(tmp_path / ".local/tables/cat/sch/features")
+    assert config.databricks().table("cat.sch.features") == "cat.sch.features"
+    assert "`.local/tables/<catalog>/<schema>/<table>`" in (DOCS / "local-mode.md").read_text()
 
 
 def test_generated_readme_points_to_pages_that_exist(default_project):

@@ -105,6 +105,16 @@ def _venv_for(project: Path, runtime: str) -> Path:
     return venv
 
 
+def _write_class_archive(venv: Path, project: Path) -> Path:
+    """The Spark class archive `make install` writes, once per cached venv."""
+    python = venv / "bin" / "python"
+    archive = Path(_run([str(python), "-c", "import sys; print(sys.prefix)"], project).strip())
+    archive /= "spark-classes.jsa"
+    if not archive.is_file():
+        _run([str(python), "-m", "common.class_archive"], cwd=project)
+    return archive
+
+
 def _summary(output: str) -> dict[str, str]:
     """The fields of the local pipeline's closing summary."""
     lines = output[output.index("Local pipeline summary") :].splitlines()[1:]
@@ -125,6 +135,7 @@ def installed(request, copier_template: Path, tmp_path_factory) -> tuple[dict, P
         [python, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "-e", "."],
         cwd=project,
     )
+    _write_class_archive(venv, project)
     return answers, project, venv
 
 
@@ -138,6 +149,26 @@ def test_generated_project_tests_pass(installed):
     assert not re.search(r"\d+ (failed|error)", output), output[-3000:]
     serving_tests = (project / "tests" / "test_serving_endpoint.py").exists()
     assert serving_tests == answers.get("include_serving_endpoint", True)
+
+
+def test_local_spark_loads_its_classes_from_the_archive(installed, tmp_path):
+    """`make install`'s class archive is really mapped: Spark's classes come from it, not the jars
+    (so a local session starts seconds sooner; see docs/benchmarks.md)."""
+    _, project, venv = installed
+    start = "from common.spark import get_spark; get_spark().range(3).count()"
+    env = {
+        **_clean_env(),
+        "MLOPS_LOCAL_DIR": str(tmp_path / "local"),
+        # Every JVM reads this; %p keeps the launcher's and the driver's logs apart.
+        "JAVA_TOOL_OPTIONS": f"-Xlog:class+load=info:file={tmp_path}/classes-%p.log",
+    }
+    subprocess.run(
+        [str(venv / "bin" / "python"), "-c", start], cwd=project, env=env, check=True,
+        capture_output=True, timeout=RUN_TIMEOUT,
+    )  # fmt: skip
+    logs = "".join(path.read_text() for path in tmp_path.glob("classes-*.log"))
+    spark_classes = re.findall(r"org\.apache\.spark\.SparkContext source: (.+)", logs)
+    assert spark_classes == ["shared objects file (top)"], spark_classes or logs[-3000:]
 
 
 def test_local_pipeline_promotes_then_gates_and_appends(installed):

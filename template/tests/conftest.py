@@ -1,23 +1,32 @@
 """Session-scoped fixtures: one local Spark session and one MLflow store for the whole run.
 
-Every test that writes gets its own Unity Catalog schema name (hence its own local database,
-volume folder and registered model), so tests never see each other's tables or aliases.
+Every test that writes gets its own Unity Catalog schema name (hence its own local table
+folders, volume folder and registered model), so tests never see each other's tables or aliases.
+
+Spark's JVM takes seconds to start: it starts in the background as soon as the test session
+does, while pytest creates the MLflow store and imports the tests. So the imports up here are
+light, and the heavy ones come later.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+import shutil
+import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import pytest
-from mlflow.tracking import MlflowClient
-from pyspark.sql import SparkSession
 
-from common import config, naming, problem
-from common.sample_data import training_data_path
+from common import config, naming
+from common.spark import get_spark
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from mlflow.tracking import MlflowClient
+    from pyspark.sql import SparkSession
 
 _schemas = itertools.count(1)
 
@@ -33,7 +42,7 @@ class Project:
 
     @property
     def input_path(self) -> str:
-        return training_data_path(self.catalog, self.schema)
+        return naming.training_data_path(self.catalog, self.schema)
 
     @property
     def local_input(self) -> Path:
@@ -59,23 +68,53 @@ class Project:
         return {name: getattr(self, name) for name in names}
 
 
+class _LocalSession:
+    """Local mode in a throwaway folder, with the Spark session starting in the background."""
+
+    def __init__(self) -> None:
+        self.folder = tempfile.mkdtemp(prefix="local-tests-")
+        self.environment = pytest.MonkeyPatch()
+        self.environment.delenv("DATABRICKS_RUNTIME_VERSION", raising=False)
+        self.environment.setenv("MLOPS_LOCAL_DIR", self.folder)
+        self._background = ThreadPoolExecutor(max_workers=1)
+        self.spark: Future[SparkSession] = self._background.submit(
+            get_spark, "tests", quick_start=True
+        )
+
+    def close(self) -> None:
+        self._background.shutdown(wait=True)
+        if self.spark.exception() is None:
+            self.spark.result().stop()
+        self.environment.undo()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+_local = pytest.StashKey[_LocalSession]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_local] = _LocalSession()
+    # While Spark starts: the MLflow store (its SQLite schema takes a second or two), then pytest
+    # imports the tests.
+    from common.tracking import setup_mlflow
+
+    setup_mlflow("tests")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _local in session.config.stash:
+        session.config.stash[_local].close()
+
+
 @pytest.fixture(scope="session", autouse=True)
-def local_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[config.Environment]:
-    """Local mode in a throwaway folder, with Spark's in-memory catalog (no Hive start-up)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.delenv("DATABRICKS_RUNTIME_VERSION", raising=False)
-        patch.setenv("MLOPS_LOCAL_DIR", str(tmp_path_factory.mktemp("local")))
-        patch.setenv("MLOPS_LOCAL_HIVE", "false")
-        yield config.current()
+def local_env() -> config.Environment:
+    """The local environment the tests run in (see _LocalSession)."""
+    return config.current()
 
 
 @pytest.fixture(scope="session")
-def spark(local_env: config.Environment) -> Iterator[SparkSession]:
-    from common.spark import get_spark
-
-    session = get_spark("tests")
-    yield session
-    session.stop()
+def spark(request: pytest.FixtureRequest) -> SparkSession:
+    return request.config.stash[_local].spark.result()
 
 
 @pytest.fixture(scope="session")
@@ -88,6 +127,8 @@ def mlflow_client(local_env: config.Environment) -> MlflowClient:
 @pytest.fixture(scope="session")
 def sample() -> pd.DataFrame:
     """The bundled sample data, as the raw files hold it."""
+    from common import problem
+
     return problem.load_sample()[[*problem.FEATURE_COLUMNS, problem.LABEL_COLUMN]]
 
 

@@ -9,7 +9,7 @@ from common.params import get_params
 
 
 def test_local_mode_maps_tables_and_volumes(local_env):
-    assert local_env.table("cat.sch.features") == "cat__sch.features"
+    assert local_env.table("cat.sch.features") == f"{local_env.local_dir}/tables/cat/sch/features"
     assert (
         local_env.path("/Volumes/cat/sch/input/x")
         == f"{local_env.local_dir}/volumes/cat/sch/input/x"

@@ -6,7 +6,9 @@ import mlflow
 import pytest
 
 from common import naming, problem
+from common.errors import MissingTableError
 from common.tracking import model_uri
+from training import train
 
 
 def test_training_registers_the_returned_version_as_challenger(trained, mlflow_client):
@@ -36,3 +38,9 @@ def test_training_run_logs_params_and_metrics(trained, mlflow_client):
         trained.training.metrics[problem.PRIMARY_METRIC]
     )
     assert int(run.data.params["test_rows"]) > 0
+
+
+def test_training_before_the_feature_table_exists_is_a_clear_error(spark, project):
+    step = project.step_args("catalog", "schema", "model_name", "experiment_name")
+    with pytest.raises(MissingTableError, match=r"features does not exist yet .*`make pipeline`"):
+        train.run(spark, **step)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pandas as pd
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
 from common import problem
 
@@ -17,6 +19,11 @@ def split(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     frame = frame.sort_values(ROW_ID, kind="stable").reset_index(drop=True)
     held_out = frame[ROW_ID] % TEST_MODULO == 0
     return frame[~held_out].reset_index(drop=True), frame[held_out].reset_index(drop=True)
+
+
+def held_out_rows(features: DataFrame) -> DataFrame:
+    """The rows `split` holds out, selected in Spark: evaluation reads a fifth of the table."""
+    return features.where(F.col(ROW_ID) % TEST_MODULO == 0)
 
 
 def features_and_label(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:

@@ -11,3 +11,7 @@ class PromotionRejected(RuntimeError):
 
 class NoChampionError(RuntimeError):
     """There is no `champion` version to score with yet."""
+
+
+class MissingTableError(RuntimeError):
+    """A step reads a table that no earlier step has written (local mode)."""

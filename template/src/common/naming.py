@@ -27,6 +27,11 @@ def predictions_table(catalog: str, schema: str) -> str:
     return uc_name(catalog, schema, PREDICTIONS_TABLE, what="table")
 
 
+def training_data_path(catalog: str, schema: str) -> str:
+    """The UC volume folder the training job reads (`input_path` in resources/jobs.yml)."""
+    return f"/Volumes/{catalog}/{schema}/{INPUT_VOLUME}/{TRAINING_DATA_DIR}"
+
+
 def model_name(catalog: str, schema: str, model: str) -> str:
     """The registered model's full name. `model` is the bare name the job passes."""
     if "." in model:

@@ -19,11 +19,6 @@ from common import config, naming, problem
 SAMPLE_FILE = "sample.csv"
 
 
-def training_data_path(catalog: str, schema: str) -> str:
-    """The UC volume folder the training job reads (`input_path` in resources/jobs.yml)."""
-    return f"/Volumes/{catalog}/{schema}/{naming.INPUT_VOLUME}/{naming.TRAINING_DATA_DIR}"
-
-
 def write_sample(directory: str | Path, rows: int | None = None, seed: int = 0) -> Path:
     """Write the sample as one CSV file into `directory` (a local folder) and return its path."""
     frame = problem.load_sample()[[*problem.FEATURE_COLUMNS, problem.LABEL_COLUMN]]
@@ -47,7 +42,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=None, help="rows to write (default: all)")
     args = parser.parse_args(argv)
     env = config.local()
-    path = write_sample(env.path(training_data_path(args.catalog, args.schema)), rows=args.rows)
+    folder = env.path(naming.training_data_path(args.catalog, args.schema))
+    path = write_sample(folder, rows=args.rows)
     print(f"Wrote {path}")
 
 
