@@ -23,7 +23,7 @@ from pathlib import Path
 import copier
 import yaml
 from packaging.version import Version
-from support import BUILD, log, median, timed
+from support import BUILD, REPO_ROOT, log, median, timed
 from template_repo import build_template_repo, git, head_version, releases
 
 # The file the synthetic release renames, and the user's edit that must survive the move.
@@ -38,17 +38,21 @@ _helpers.move_path(Path({RENAMED[0]!r}), Path({RENAMED[1]!r}))
 """
 
 
-def _small_template(root: Path, name: str, files: dict[str, str]) -> Path:
-    """A template repo with one question and the given files under template/, tagged 1.0.0."""
+def _small_template(
+    root: Path, name: str, files: dict[str, str], repo_files: dict[str, str] | None = None
+) -> Path:
+    """A template repo with one question and the given files under template/ (and `repo_files`
+    beside copier.yml), tagged 1.0.0."""
     repo = root / name
     (repo / "template").mkdir(parents=True)
     git(repo, "init", "--quiet", "--initial-branch=main")
     (repo / "copier.yml").write_text(
         "_subdirectory: template\nproject_name:\n  type: str\n  default: ML Project\n"
     )
-    for relpath, text in files.items():
-        (repo / "template" / relpath).parent.mkdir(parents=True, exist_ok=True)
-        (repo / "template" / relpath).write_text(text)
+    all_files = {f"template/{relpath}": text for relpath, text in files.items()}
+    for relpath, text in {**all_files, **(repo_files or {})}.items():
+        (repo / relpath).parent.mkdir(parents=True, exist_ok=True)
+        (repo / relpath).write_text(text)
     git(repo, "add", "--all")
     git(repo, "commit", "--quiet", "-m", name)
     git(repo, "tag", "1.0.0")
@@ -84,11 +88,12 @@ def measure_copy(repeats: int) -> dict:
             for path in rendered.rglob("*")
             if path.is_file()
         }
+        one_file = {"README.md.jinja": "# {{ project_name }}\n"}
         templates = {
             "full": (full, full_version),
-            "one_file": (_small_template(root, "one-file", {"README.md.jinja": "# {{ project_name }}\n"}), "1.0.0"),
+            "one_file": (_small_template(root, "one-file", one_file), "1.0.0"),
             "same_files": (_small_template(root, "same-files", outputs), "1.0.0"),
-        }  # fmt: skip
+        }
         seconds: dict[str, list[float]] = {}
         # Round 0 is a warm-up (imports, file cache) and is not kept. Variants alternate, so
         # the machine's load weighs on all of them alike.
@@ -143,7 +148,8 @@ def _add_release_with_migration(repo: Path, version: str) -> None:
 
 
 def measure_update(repeats: int) -> dict:
-    """Median seconds of `copier update` to a release that ships a migration.
+    """Median seconds of `copier update` to a release that ships a migration, for this template
+    and, as Copier's floor, for a one-file template making the same move with the same migration.
 
     The project starts at the newest recorded release (tests/releases.yml), or at the working
     tree when there is none; the target release is the working tree plus the migration.
@@ -158,30 +164,54 @@ def measure_update(repeats: int) -> dict:
         head = Version(head_version())
         new = f"{head.major}.{head.minor + 1}.0"
         _add_release_with_migration(template, new)
-        times = []
+        one_file = _small_template(
+            root,
+            "one-file",
+            {
+                f"{RENAMED[0]}.jinja": "# {{ project_name }}\n",
+                # What lets Copier update a project: the answers file, as every template has it.
+                "{{ _copier_conf.answers_file }}.jinja": "{{ _copier_answers|to_nice_yaml }}",
+            },
+            {"migrations/_helpers.py": (REPO_ROOT / "migrations" / "_helpers.py").read_text()},
+        )
+        _add_release_with_migration(one_file, "2.0.0")
+        cases = {"full": (template, old, new), "one_file": (one_file, "1.0.0", "2.0.0")}
+        seconds: dict[str, list[float]] = {}
         for index in range(repeats):
-            project = root / f"project-{index}"
-            _copy(template, old, project)
-            git(project, "init", "--quiet", "--initial-branch=main")
-            with (project / RENAMED[0]).open("a") as file:
-                file.write(USER_EDIT)
-            git(project, "add", "--all")
-            git(project, "commit", "--quiet", "-m", "generated, then edited")
-            times.append(
-                timed(
-                    lambda p=project: copier.run_update(
-                        p, vcs_ref=new, defaults=True, overwrite=True, unsafe=True, quiet=True
-                    )
-                )
-            )
-            moved = project / RENAMED[1]
-            if not moved.exists() or USER_EDIT.strip() not in moved.read_text():
-                raise RuntimeError("the migration did not run, or lost the edit: nothing measured")
-    log(f"update {old} -> {new}: {median(times):.2f} s")
-    return {"from": old, "to": new, "seconds": times, "median": median(times)}
+            for name, (repo, start, end) in cases.items():
+                project = root / f"project-{name}-{index}"
+                seconds.setdefault(name, []).append(_timed_update(repo, start, end, project))
+    medians = {name: median(values) for name, values in seconds.items()}
+    log(f"update {old} -> {new}: {medians['full']:.2f} s (one-file: {medians['one_file']:.2f} s)")
+    return {
+        "from": old,
+        "to": new,
+        "seconds": seconds["full"],
+        "median": medians["full"],
+        "one_file_seconds": seconds["one_file"],
+        "one_file_median": medians["one_file"],
+    }
+
+
+def _timed_update(template: Path, old: str, new: str, project: Path) -> float:
+    """Copy `old`, commit it with a user's edit, and time `copier update` to `new`."""
+    _copy(template, old, project)
+    git(project, "init", "--quiet", "--initial-branch=main")
+    with (project / RENAMED[0]).open("a") as file:
+        file.write(USER_EDIT)
+    git(project, "add", "--all")
+    git(project, "commit", "--quiet", "-m", "generated, then edited")
+    seconds = timed(
+        lambda: copier.run_update(
+            project, vcs_ref=new, defaults=True, overwrite=True, unsafe=True, quiet=True
+        )
+    )
+    moved = project / RENAMED[1]
+    if not moved.exists() or USER_EDIT.strip() not in moved.read_text():
+        raise RuntimeError("the migration did not run, or lost the edit: nothing measured")
+    return seconds
 
 
 def _scratch() -> Path:
     BUILD.mkdir(parents=True, exist_ok=True)
     return BUILD
-

@@ -37,8 +37,12 @@ class Project:
             str(template), self.path, vcs_ref=head_version(), data=ANSWERS, defaults=True,
             unsafe=False, quiet=True,
         )  # fmt: skip
-        self.python = str(_venv_for(self.path, ANSWERS["runtime"]) / "bin" / "python")
+        venv = _venv_for(self.path, ANSWERS["runtime"])
+        self.python = str(venv / "bin" / "python")
         self._runs = 0
+        # What `make install` leaves in the venv besides the packages: the Spark class archive.
+        if not (venv / "spark-classes.jsa").is_file():
+            self.run(["-m", "common.class_archive"], root / "unused-local-dir")
 
     def env(self, local_dir: Path) -> dict[str, str]:
         env = _clean_env()
@@ -125,6 +129,20 @@ def measure_unit_tests(project: Project, repeats: int) -> dict:
         "passed": runs[0]["passed"],
     }
     log(f"unit tests: {result['passed']} passed, {result['seconds']:.1f} s")
+    return result
+
+
+def measure_tool_floor(project: Project, repeats: int) -> dict:
+    """What the tools alone cost a run (drivers/tool_floor.py): Spark's start, an MLflow store and
+    one model scored through spark_udf, in a fresh process as `make test` starts one."""
+    runs = []
+    for _ in range(repeats):
+        local = project.fresh_local_dir()
+        finished = project.run([str(DRIVERS / "tool_floor.py")], local)
+        shutil.rmtree(local, ignore_errors=True)
+        runs.append({"seconds": finished.seconds, "steps": read_report(finished.output)["seconds"]})
+    result = {"runs": runs, "seconds": median([run["seconds"] for run in runs])}
+    log(f"tool floor: {result['seconds']:.1f} s")
     return result
 
 

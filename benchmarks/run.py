@@ -40,6 +40,8 @@ def run(sizes: list[int], repeats: int, only: set[str]) -> dict:
     if "copier" in only:
         results["copy"] = copier_bench.measure_copy(max(repeats, 3))
         results["update"] = copier_bench.measure_update(repeats)
+    if "unit_tests" in only or "pipeline" in only:
+        results["tool_floor"] = project_bench.measure_tool_floor(project, repeats)
     if "unit_tests" in only:
         results["unit_tests"] = project_bench.measure_unit_tests(project, repeats)
     if "pipeline" in only or "inference" in only:

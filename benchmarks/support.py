@@ -26,6 +26,7 @@ sys.path.insert(0, str(REPO_ROOT / "tests"))
 BUILD = REPO_ROOT / "build" / "benchmarks"
 DRIVERS = Path(__file__).resolve().parent / "drivers"
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def median(values: list[float]) -> float:
@@ -60,25 +61,27 @@ def _children() -> dict[int, list[int]]:
     return children
 
 
-def tree_rss(root: int) -> int:
-    """Bytes resident in `root` and all its descendants, now."""
+def tree_sample(root: int) -> tuple[int, dict[int, int]]:
+    """Bytes resident in `root` and all its descendants now, and each one's CPU clock ticks."""
     children = _children()
-    total, pending = 0, [root]
+    rss, ticks, pending = 0, {}, [root]
     while pending:
         pid = pending.pop()
         pending.extend(children.get(pid, []))
         try:
             resident_pages = int(Path(f"/proc/{pid}/statm").read_text().split()[1])
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError, ValueError):
-            continue
-        total += resident_pages * PAGE_SIZE
-    return total
+            continue  # the process ended while we looked
+        rss += resident_pages * PAGE_SIZE
+        ticks[pid] = int(fields[11]) + int(fields[12])  # utime + stime
+    return rss, ticks
 
 
 @dataclass
 class Finished:
     seconds: float
-    cpu_seconds: float  # user + system of the process and the descendants it waited for
+    cpu_seconds: float  # user + system time of the whole process tree
     peak_rss: int
     output: str
 
@@ -86,8 +89,12 @@ class Finished:
 def run_measured(
     args: list[str], cwd: Path, env: dict[str, str], interval: float = 0.2, timeout: int = 1800
 ) -> Finished:
-    """Run a command; return its wall and CPU time, its tree's peak RSS and its output."""
-    peak = 0
+    """Run a command; return its wall and CPU time, its tree's peak RSS and its output.
+
+    The tree is sampled every `interval` seconds: a process's CPU time counts up to its last
+    sample, and one that lives less than an interval is missed (Spark's are long-lived).
+    """
+    peak, ticks = 0, {}
     start = time.perf_counter()
     process = subprocess.Popen(
         args, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -96,10 +103,12 @@ def run_measured(
     reader = threading.Thread(target=lambda: chunks.extend(process.stdout), daemon=True)
     reader.start()
     while True:
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        pid, status = os.waitpid(process.pid, os.WNOHANG)
         if pid:
             break
-        peak = max(peak, tree_rss(process.pid))
+        rss, now = tree_sample(process.pid)
+        peak = max(peak, rss)
+        ticks.update(now)
         if time.perf_counter() - start > timeout:
             process.kill()
         time.sleep(interval)
@@ -109,7 +118,7 @@ def run_measured(
     output = "".join(chunks)
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} failed ({process.returncode}):\n{output[-6000:]}")
-    return Finished(seconds, usage.ru_utime + usage.ru_stime, peak, output)
+    return Finished(seconds, sum(ticks.values()) / CLOCK_TICKS, peak, output)
 
 
 def read_report(output: str, marker: str = "BENCHMARK-REPORT ") -> dict:

@@ -13,7 +13,6 @@ import sys
 import time
 
 import mlflow
-
 from common import config, naming
 from common.data import features_and_label
 from common.spark import get_spark, read_table
