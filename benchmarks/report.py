@@ -214,7 +214,8 @@ def _details(results: dict) -> str:
         ]
     if "tool_floor" in results:
         f = results["tool_floor"]
-        steps = f["runs"][len(f["runs"]) // 2]["steps"]
+        median_run = sorted(f["runs"], key=lambda run: run["seconds"])[len(f["runs"]) // 2]
+        steps = median_run["steps"]
         parts += [
             "Tool floor (`benchmarks/drivers/tool_floor.py`, a fresh process in the project's "
             "venv): runs "

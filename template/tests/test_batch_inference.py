@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pyspark.sql import functions as F
 
-from common import naming, problem
+from common import config, naming, problem
 from common.errors import NoChampionError
 from common.spark import read_table, table_exists
 from feature_engineering import features
@@ -39,3 +41,4 @@ def test_without_a_champion_nothing_is_written(spark, mlflow_client, project, sa
     with pytest.raises(NoChampionError, match=f"no '{naming.CHAMPION}' version yet"):
         batch_inference.run(spark, project.catalog, project.schema, project.model_name)
     assert not table_exists(spark, project.predictions_table)
+    assert not Path(config.current().table(project.predictions_table)).exists()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
+
 import pytest
 
 from common import config, naming
+from common.errors import LocalFolderInUseError
 from common.params import get_params
+from common.spark import get_spark
 
 
 def test_local_mode_maps_tables_and_volumes(local_env):
@@ -42,3 +46,14 @@ def test_local_parameters_come_from_the_command_line():
     assert params == {"catalog": config.LOCAL_DEFAULTS["catalog"], "schema": "other"}
     with pytest.raises(ValueError, match="Missing parameter"):
         get_params(["catalog"], "test", argv=["--catalog", " "])
+
+
+def test_a_second_run_on_the_same_local_folder_stops_clearly(tmp_path, monkeypatch):
+    folder = tmp_path / "busy"
+    folder.mkdir()
+    monkeypatch.setenv("MLOPS_LOCAL_DIR", str(folder))
+    with (folder / ".lock").open("a") as other_run:
+        fcntl.flock(other_run, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(LocalFolderInUseError, match=r"Another local run is using .*busy"):
+            get_spark()
+    assert sorted(path.name for path in folder.iterdir()) == [".lock"]  # nothing else written

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from pyspark.sql import SparkSession
 
-from common import problem
+from common import config, problem
 from common.data import ROW_ID
 from common.errors import InputDataError
 from common.spark import read_table, table_exists
@@ -56,6 +58,7 @@ def test_bad_input_fails_clearly_and_writes_nothing(spark, trained, project, sam
     with pytest.raises(InputDataError, match=message.replace("(", r"\(").replace(")", r"\)")):
         features.run(spark, project.catalog, project.schema, project.input_path)
     assert not table_exists(spark, project.feature_table)
+    assert not Path(config.current().table(project.feature_table)).exists()  # not even a folder
 
     # An existing feature table (with a champion trained on it) is left as it was.
     with pytest.raises(InputDataError):

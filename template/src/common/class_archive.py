@@ -12,6 +12,7 @@ in the virtualenv. When either changes, the JVM finds it stale and starts withou
 """
 
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -56,9 +57,14 @@ def write() -> Path:
             finally:
                 session.stop()
                 jvm.stdin.close()  # the gateway exits when its stdin closes; the JVM then writes
-                jvm.wait(timeout=300)
+                try:
+                    jvm.wait(timeout=300)
+                except subprocess.TimeoutExpired:
+                    jvm.kill()  # so that it stops writing before the partial file is removed
+                    jvm.wait()
+                    raise
         if not partial.is_file():
-            raise RuntimeError(f"Java wrote no class archive ({partial}): is it Java 13 or newer?")
+            raise RuntimeError(f"Java exited without writing the class archive {partial}.")
         partial.replace(ARCHIVE)
     finally:
         partial.unlink(missing_ok=True)

@@ -15,3 +15,7 @@ class NoChampionError(RuntimeError):
 
 class MissingTableError(RuntimeError):
     """A step reads a table that no earlier step has written (local mode)."""
+
+
+class LocalFolderInUseError(RuntimeError):
+    """Another process is running locally in the same folder (local mode)."""
