@@ -105,14 +105,11 @@ def _venv_for(project: Path, runtime: str) -> Path:
     return venv
 
 
-def _write_class_archive(venv: Path, project: Path) -> Path:
-    """The Spark class archive `make install` writes, once per cached venv."""
-    python = venv / "bin" / "python"
-    archive = Path(_run([str(python), "-c", "import sys; print(sys.prefix)"], project).strip())
-    archive /= "spark-classes.jsa"
-    if not archive.is_file():
-        _run([str(python), "-m", "common.class_archive"], cwd=project)
-    return archive
+def _write_class_archive(venv: Path, project: Path) -> None:
+    """The Spark class archive `make install` writes (into the venv, its sys.prefix), once per
+    cached venv."""
+    if not (venv / "spark-classes.jsa").is_file():
+        _run([str(venv / "bin" / "python"), "-m", "common.class_archive"], cwd=project)
 
 
 def _summary(output: str) -> dict[str, str]:
