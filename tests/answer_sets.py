@@ -32,6 +32,8 @@ MAIN_AXES = (
 CUSTOM_VALUES = {
     "project_name": "Churn Forecast (EU)",
     "project_slug": "churn_forecast-eu",
+    # The longest name package_name accepts: every generated line must still fit.
+    "package_name": "churn_forecast_europe_weekly_mdl",
     "node_type_id": "m5d.2xlarge",
     "num_workers": 2,
     "dev_catalog": "ml_dev",

@@ -10,7 +10,8 @@ would see and checks it five ways:
 3. local paths (notebooks, Python files) exist relative to the YAML file naming them, and
    notebooks carry the `# Databricks notebook source` header;
 4. every `${...}` reference resolves;
-5. cheap platform rules the CLI or the API would reject at deploy time.
+5. cheap platform rules the CLI or the API would reject at deploy time, among them that every
+   wheel task runs an entry point of a wheel the bundle builds, installed on its compute.
 
 Run it as `python tests/bundle_validation.py PROJECT_DIR`.
 """
@@ -30,6 +31,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, fields, is_dataclass
@@ -964,6 +966,93 @@ def _file_arrival_rules(bundle: _Bundle) -> Iterator[str]:
                 )
 
 
+# Where a job names libraries: a task's own, and the packages of a serverless environment.
+_TASK_WHEELS = ["libraries[]", "whl"]
+_ENVIRONMENT_PACKAGES = ["spec", "dependencies[]"]
+
+
+def _is_local_library(value: Any) -> bool:
+    """A library the CLI uploads from the bundle (relative path), not a PyPI or workspace one."""
+    return isinstance(value, str) and not _is_remote(value) and value.startswith(".")
+
+
+def _wheel_projects(bundle: _Bundle) -> dict[Path, dict]:
+    """The Python projects the bundle builds (`artifacts` of type whl): their dist/ folder ->
+    their pyproject.toml [project] table."""
+    projects = {}
+    for key, artifact in (bundle.tree.get("artifacts") or {}).items():
+        if not isinstance(artifact, dict) or artifact.get("type") != "whl":
+            continue
+        # `path` is relative to the file that declares the artifact; the bundle root by default.
+        folder = (bundle.project_dir / str(artifact.get("path") or ".")).resolve()
+        pyproject = folder / "pyproject.toml"
+        if not pyproject.is_file():
+            raise BundleError(f"artifacts.{key}: no pyproject.toml in {folder}")
+        projects[folder / "dist"] = tomllib.loads(pyproject.read_text()).get("project") or {}
+    return projects
+
+
+def _wheel_task_rules(bundle: _Bundle) -> Iterator[str]:
+    """Every python_wheel_task runs a wheel the bundle builds, through an entry point that wheel
+    declares, and its compute installs that wheel: the task's libraries on a cluster, the task's
+    environment on serverless."""
+    projects = _wheel_projects(bundle)
+    names = {project.get("name"): project for project in projects.values()}
+    for _, key, body in _resources(bundle.tree, "jobs"):
+        name = f"resources.jobs.{key}"
+        source = bundle.sources[name]
+        environments = {
+            env.get("environment_key"): env
+            for env in body.get("environments") or []
+            if isinstance(env, dict)
+        }
+        for path, task in _at(body, ["tasks[]"]):
+            wheel_task = task.get("python_wheel_task") if isinstance(task, dict) else None
+            if not isinstance(wheel_task, dict):
+                continue
+            where = f"{name}.{_dotted(path)}"
+            package, entry = wheel_task.get("package_name"), wheel_task.get("entry_point")
+            project = names.get(package)
+            if project is None:
+                yield (
+                    f"{where}.python_wheel_task.package_name: {package!r} is not the name of a "
+                    f"wheel the bundle builds ({', '.join(map(str, names)) or 'no whl artifacts'})"
+                )
+                continue
+            if entry not in (project.get("scripts") or {}):
+                yield (
+                    f"{where}.python_wheel_task.entry_point: {entry!r} is not an entry point of "
+                    f"{package} (pyproject.toml [project.scripts])"
+                )
+            serverless = not any(task.get(k) for k in _TASK_COMPUTE)
+            if serverless:
+                environment = environments.get(task.get("environment_key"))
+                if environment is None:
+                    yield (
+                        f"{where}: a wheel task on serverless compute needs an environment_key "
+                        "naming one of the job's environments"
+                    )
+                    continue
+                libraries = [value for _, value in _at(environment, _ENVIRONMENT_PACKAGES)]
+            else:
+                libraries = [value for _, value in _at(task, _TASK_WHEELS)]
+            built = [
+                value
+                for value in libraries
+                if _is_local_library(value)
+                and (source.parent / str(value)).resolve().parent in projects
+            ]
+            if not built:
+                yield (
+                    f"{where}: {'its environment does' if serverless else 'its libraries do'} "
+                    f"not install the wheel of {package} (a path into its dist/ folder)"
+                )
+
+
+# A task's own compute: without one of these, a job task runs on serverless compute.
+_TASK_COMPUTE = ("job_cluster_key", "new_cluster", "existing_cluster_id", "compute_key")
+
+
 _PLATFORM_RULES = (
     _mode_rules,
     _run_as_rules,
@@ -971,6 +1060,7 @@ _PLATFORM_RULES = (
     _serving_route_rules,
     _spark_version_rules,
     _file_arrival_rules,
+    _wheel_task_rules,
 )
 
 

@@ -645,6 +645,97 @@ def test_file_arrival_url_must_be_in_a_declared_volume(tmp_path):
     assert errors_of(write_bundle(tmp_path, jobs=by_reference)) == []
 
 
+WHEEL_DATABRICKS_YML = DATABRICKS_YML.replace(
+    "include:\n",
+    "artifacts:\n  python_artifact:\n    type: whl\n    build: uv build --wheel\n\ninclude:\n",
+)
+PYPROJECT = """\
+[project]
+name = "demo_pkg"
+version = "0.1.0"
+
+[project.scripts]
+train = "demo_pkg.train:main"
+"""
+WHEEL_TASK = """\
+          python_wheel_task:
+            package_name: demo_pkg
+            entry_point: train
+            named_parameters:
+              catalog: ${var.catalog}
+"""
+NOTEBOOK_TASK = """\
+          notebook_task:
+            notebook_path: ../src/train.py
+            base_parameters:
+              catalog: ${var.catalog}
+              model: ${resources.registered_models.model.name}
+"""
+CLASSIC_WHEEL_JOBS = jobs_yml(
+    NOTEBOOK_TASK, WHEEL_TASK + "          libraries:\n            - whl: ../dist/*.whl\n"
+)
+SERVERLESS_WHEEL_JOBS = (
+    JOBS_YML.replace(NOTEBOOK_TASK, WHEEL_TASK + "          environment_key: default\n")
+    .replace("          job_cluster_key: main\n", "")
+    .replace(
+        """      job_clusters:
+        - job_cluster_key: main
+          new_cluster:
+            spark_version: 15.4.x-cpu-ml-scala2.12
+            node_type_id: i3.xlarge
+            num_workers: 1
+""",
+        """      environments:
+        - environment_key: default
+          spec:
+            environment_version: "4"
+            dependencies:
+              - mlflow==3.0.1
+              - ../dist/*.whl
+""",
+    )
+)
+
+
+def wheel_bundle(root: Path, jobs: str, **files: str) -> Path:
+    return write_bundle(
+        root,
+        databricks=WHEEL_DATABRICKS_YML,
+        jobs=jobs,
+        notebook=None,
+        extra={"pyproject.toml": PYPROJECT, **files},
+    )
+
+
+@pytest.mark.parametrize(
+    "jobs", [CLASSIC_WHEEL_JOBS, SERVERLESS_WHEEL_JOBS], ids=["classic", "serverless"]
+)
+def test_wheel_task_of_a_built_wheel_passes(tmp_path, schema, jobs):
+    assert errors_of(wheel_bundle(tmp_path, jobs), schema) == []
+
+
+def test_wheel_task_entry_point_must_be_declared(tmp_path):
+    jobs = CLASSIC_WHEEL_JOBS.replace("entry_point: train", "entry_point: trian")
+    assert_error(wheel_bundle(tmp_path, jobs), "'trian' is not an entry point of demo_pkg")
+
+
+def test_wheel_task_package_must_be_a_wheel_the_bundle_builds(tmp_path):
+    jobs = CLASSIC_WHEEL_JOBS.replace("package_name: demo_pkg", "package_name: other")
+    assert_error(wheel_bundle(tmp_path, jobs), "'other' is not the name of a wheel")
+    project = wheel_bundle(tmp_path / "no-artifacts", CLASSIC_WHEEL_JOBS)
+    (project / "databricks.yml").write_text(DATABRICKS_YML)
+    assert_error(project, "no whl artifacts")
+
+
+def test_wheel_task_compute_must_install_the_wheel(tmp_path):
+    classic = CLASSIC_WHEEL_JOBS.replace("../dist/*.whl", "../build/*.whl")
+    assert_error(wheel_bundle(tmp_path, classic), "its libraries do not install the wheel")
+    serverless = SERVERLESS_WHEEL_JOBS.replace("              - ../dist/*.whl\n", "")
+    assert_error(wheel_bundle(tmp_path / "s", serverless), "its environment does not install")
+    no_key = SERVERLESS_WHEEL_JOBS.replace("          environment_key: default\n", "")
+    assert_error(wheel_bundle(tmp_path / "k", no_key), "needs an environment_key")
+
+
 # --------------------------------------------------------------------------- schema lookup, CLI
 
 

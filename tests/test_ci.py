@@ -1,11 +1,14 @@
 """The generated CI/CD: each provider's files and nothing else, valid against the provider's
 published schema, GitHub expressions intact, no secret anywhere, federation for every Databricks
 call, the flow of issue 5 (validate every target on a change request, deploy and train on the
-default branch, deploy prod on a release), and one pinned Databricks CLI."""
+default branch, deploy prod on a release), one pinned Databricks CLI, and uv (issue 11): the checks
+install from the committed uv.lock with a cache keyed on it, and every job that deploys (which
+builds the project's wheel) has the Makefile's uv."""
 
 from __future__ import annotations
 
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -34,6 +37,7 @@ CI_FILES = {
         ".azure-pipelines/databricks-cli.yml",
         ".azure-pipelines/deploy.yml",
         ".azure-pipelines/template-update.yml",
+        ".azure-pipelines/uv.yml",
     },
     "none": set(),
 }
@@ -494,3 +498,282 @@ def test_one_pinned_databricks_cli_everywhere(ci_render):
     assert re.fullmatch(r"\d+\.\d+\.\d+", version)
     pyproject = (REPO_ROOT / "pyproject.toml").read_text()
     assert f'"databricks-bundles=={version}"' in pyproject
+
+
+# --- uv: the checks install from uv.lock; every job that deploys has the Makefile's uv -----------
+# Each provider's jobs are read into one shape: a job is its steps, in order, each either a shell
+# command ({"run": ...}) or an action, task or checkout ({"uses": ..., "with": {...}}), with the
+# templates (Azure), `extends` (GitLab) and variables they inherit resolved.
+
+RUNTIME_PROFILES = yaml.safe_load((REPO_ROOT / "includes" / "runtime_profiles.yml").read_text())
+UV_LOCKED_SYNC = "uv sync --locked"
+PRE_COMMIT = "uv run pre-commit run --all-files --show-diff-on-failure"
+# Keywords of .gitlab-ci.yml that are not jobs.
+GITLAB_KEYWORDS = {
+    "default", "include", "stages", "variables", "workflow",
+    "image", "services", "cache", "before_script", "after_script",
+}  # fmt: skip
+
+
+def deep_merge(base: dict, override: dict) -> dict:
+    """GitLab's `extends`: hashes are merged, everything else (lists too) is replaced."""
+    merged = dict(base)
+    for key, value in override.items():
+        both_dicts = isinstance(merged.get(key), dict) and isinstance(value, dict)
+        merged[key] = deep_merge(merged[key], value) if both_dicts else value
+    return merged
+
+
+def gitlab_job(pipeline: dict, name: str) -> dict:
+    job = pipeline[name]
+    parents = job.get("extends", [])
+    resolved: dict = {}
+    for parent in [parents] if isinstance(parents, str) else parents:
+        resolved = deep_merge(resolved, gitlab_job(pipeline, parent))
+    return deep_merge(resolved, {key: value for key, value in job.items() if key != "extends"})
+
+
+def gitlab_jobs(project: Path) -> dict[str, dict]:
+    pipeline = load(project / ".gitlab-ci.yml")
+    jobs = {}
+    for name, job in pipeline.items():
+        if name in GITLAB_KEYWORDS or name.startswith(".") or not isinstance(job, dict):
+            continue
+        job = gitlab_job(pipeline, name)
+        job["variables"] = {**pipeline.get("variables", {}), **job.get("variables", {})}
+        lines = [*job.get("before_script", []), *job.get("script", [])]
+        jobs[name] = {**job, "steps": [{"run": line} for line in lines]}
+    return jobs
+
+
+def github_jobs(project: Path) -> dict[str, dict]:
+    jobs = {}
+    for path in sorted((project / ".github" / "workflows").glob("*.yml")):
+        for name, job in load(path)["jobs"].items():
+            if "steps" not in job:  # a call of a reusable workflow: its jobs are read from its file
+                continue
+            steps = [
+                {"run": step["run"]}
+                if "run" in step
+                else {"uses": step["uses"], "with": step.get("with", {})}
+                for step in job["steps"]
+            ]
+            jobs[f"{path.name}:{name}"] = {**job, "steps": steps, "variables": {}}
+    return jobs
+
+
+def azure_steps(steps: list[dict], folder: Path) -> list[dict]:
+    """Steps with their step templates inlined (a template path is relative to the file that
+    names it)."""
+    flat = []
+    for step in steps:
+        if "template" in step:
+            template = folder / step["template"]
+            flat += azure_steps(load(template)["steps"], template.parent)
+        elif "script" in step or "bash" in step:
+            flat.append({"run": step.get("script", step.get("bash"))})
+        elif "task" in step:
+            flat.append({"uses": step["task"], "with": step.get("inputs", {})})
+        else:
+            flat.append({"uses": f"checkout: {step['checkout']}", "with": {}})
+    return flat
+
+
+def azure_jobs(project: Path) -> dict[str, dict]:
+    jobs: dict[str, dict] = {}
+
+    def collect(job_list: list[dict], folder: Path, source: str) -> None:
+        for job in job_list:
+            if "template" in job:
+                template = folder / job["template"]
+                collect(load(template)["jobs"], template.parent, source)
+                continue
+            steps = job.get("steps") or job["strategy"]["runOnce"]["deploy"]["steps"]
+            name = job.get("job") or job["deployment"]
+            jobs[f"{source}:{name}"] = {
+                **job,
+                "steps": azure_steps(steps, folder),
+                "variables": job.get("variables", {}),
+            }
+
+    files = [project / "azure-pipelines.yml", *(project / ".azure-pipelines").glob("*.yml")]
+    for path in files:
+        pipeline = load(path)
+        if "trigger" not in pipeline and "pr" not in pipeline:
+            continue  # a template, read where a pipeline uses it
+        stages = pipeline.get("stages", [])
+        for job_list in [pipeline.get("jobs", []), *(stage["jobs"] for stage in stages)]:
+            collect(job_list, path.parent, path.name)
+    return jobs
+
+
+CI_JOBS = {"github_actions": github_jobs, "gitlab": gitlab_jobs, "azure_devops": azure_jobs}
+
+
+def runs(job: dict) -> list[str]:
+    return [step["run"] for step in job["steps"] if "run" in step]
+
+
+def index_of(job: dict, command: str) -> int:
+    """Position of the first step that runs `command` (contains it)."""
+    return next(i for i, step in enumerate(job["steps"]) if command in step.get("run", ""))
+
+
+def uv_install(step: dict, variables: dict) -> str | None:
+    """The uv version a step installs: `astral-sh/setup-uv` or `pip install "uv==..."` (with
+    `${VAR}` from the job's variables); None for a step that installs no uv, "unpinned" for one
+    that installs some uv."""
+    if step.get("uses", "").startswith("astral-sh/setup-uv@"):
+        return str(step["with"].get("version", "unpinned"))
+    command = step.get("run", "")
+    if not re.search(r"pip install\b.*\buv\b", command):
+        return None
+    pin = re.search(r"\buv==([^\s\"']+)", command)
+    if not pin:
+        return "unpinned"
+    return re.sub(r"\$\{?(\w+)\}?", lambda m: str(variables.get(m.group(1), m.group(0))), pin[1])
+
+
+def makefile_uv_version(project: Path) -> str:
+    pin = re.search(r"^UV_VERSION\s*:?=\s*(\S+)\s*$", (project / "Makefile").read_text(), re.M)
+    assert pin, "the generated Makefile pins no UV_VERSION"
+    return pin[1]
+
+
+def checks_jobs(jobs: dict[str, dict]) -> dict[str, dict]:
+    checks = {name: job for name, job in jobs.items() if any("pytest" in r for r in runs(job))}
+    assert checks, "no job runs the tests"
+    return checks
+
+
+def uv_cache_problems(provider: str, job: dict) -> list[str]:
+    """Why the job's uv cache is not uv's own cache keyed on uv.lock (none if it is)."""
+    steps = job["steps"]
+    if provider == "github_actions":
+        (setup,) = [s for s in steps if s.get("uses", "").startswith("astral-sh/setup-uv@")]
+        inputs = setup["with"]
+        return [
+            f"setup-uv {key}: {inputs.get(key)!r}, not {value!r}"
+            for key, value in {"enable-cache": True, "cache-dependency-glob": "uv.lock"}.items()
+            if inputs.get(key) != value
+        ]
+    if provider == "gitlab":
+        folder = str(job["variables"].get("UV_CACHE_DIR", ""))
+        caches = job.get("cache", [])
+        keyed = [
+            cache
+            for cache in (caches if isinstance(caches, list) else [caches])
+            if isinstance(cache.get("key"), dict) and cache["key"].get("files") == ["uv.lock"]
+        ]
+        problems = [] if keyed else ["no cache keyed on uv.lock"]
+        if not folder.startswith("$CI_PROJECT_DIR/"):
+            problems.append(f"UV_CACHE_DIR {folder!r} is outside the project: GitLab skips it")
+        elif not any(
+            f"$CI_PROJECT_DIR/{path}".rstrip("/") == folder for c in keyed for path in c["paths"]
+        ):
+            problems.append(f"the uv.lock cache does not hold UV_CACHE_DIR ({folder})")
+        if runs(job)[-1:] != ["uv cache prune --ci"]:
+            problems.append("the job does not end with `uv cache prune --ci`")
+        return problems
+    caches = [s["with"] for s in steps if s.get("uses") == "Cache@2"]
+    keyed = [c for c in caches if "uv.lock" in [seg.strip() for seg in c["key"].split("|")]]
+    problems = [] if keyed else ["no Cache@2 keyed on uv.lock"]
+    if "UV_CACHE_DIR" not in job["variables"] or [c["path"] for c in keyed] != ["$(UV_CACHE_DIR)"]:
+        problems.append("the uv.lock cache does not hold UV_CACHE_DIR")
+    after_tests = job["steps"][index_of(job, "pytest") :]
+    if {"run": "uv cache prune --ci"} not in after_tests:
+        problems.append("no `uv cache prune --ci` after the tests")
+    return problems
+
+
+def runtime_problems(provider: str, job: dict, python: str) -> list[str]:
+    """Why the job does not run on the runtime profile's Python with Java 17 (none if it does)."""
+    steps, problems = job["steps"], []
+    if provider == "github_actions":
+        inputs = {s["uses"].split("@")[0]: s["with"] for s in steps if "uses" in s}
+        if inputs.get("actions/setup-python", {}).get("python-version") != python:
+            problems.append("actions/setup-python does not set the runtime's Python")
+        if str(inputs.get("actions/setup-java", {}).get("java-version")) != "17":
+            problems.append("actions/setup-java does not set Java 17")
+    elif provider == "gitlab":
+        if job["image"] != f"python:{python}-slim-bookworm":
+            problems.append(f"image {job['image']} is not the runtime's Python")
+        if not any("openjdk-17-" in command for command in runs(job)):
+            problems.append("no Java 17")
+    else:
+        specs = [s["with"]["versionSpec"] for s in steps if s.get("uses") == "UsePythonVersion@0"]
+        if specs != [python]:
+            problems.append(f"UsePythonVersion {specs}, not the runtime's Python")
+        if job["variables"].get("JAVA_HOME") != "$(JAVA_HOME_17_X64)":
+            problems.append("no Java 17")
+    return problems
+
+
+@pytest.mark.parametrize("name", WITH_CI)
+def test_checks_install_from_the_lock_and_run_everything_with_uv(ci_render, name):
+    project, provider = ci_render(name), provider_of(name)
+    python = RUNTIME_PROFILES[str(answer(project, "runtime"))]["python"]
+    for job_name, job in checks_jobs(CI_JOBS[provider](project)).items():
+        commands = runs(job)
+        # The lock file, as committed: `--locked` fails when it is missing or stale.
+        assert UV_LOCKED_SYNC in commands, (job_name, commands)
+        sync = index_of(job, UV_LOCKED_SYNC)
+        installs = [i for i, step in enumerate(job["steps"]) if uv_install(step, job["variables"])]
+        assert installs and installs[0] < sync, f"{job_name}: uv sync before uv is installed"
+        for command in ("uv run pytest", PRE_COMMIT):
+            assert command in commands, (job_name, commands)
+            assert index_of(job, command) > sync, f"{job_name}: {command} before the install"
+        # The tools run from the project's environment, never from wherever else they may be.
+        stray = [c for c in commands if re.search(r"(^|\s)(pytest|pre-commit)\b", c)]
+        assert all(c.startswith("uv run ") for c in stray), (job_name, stray)
+        assert not (problems := uv_cache_problems(provider, job)), (job_name, problems)
+        assert not (problems := runtime_problems(provider, job, python)), (job_name, problems)
+
+
+@pytest.mark.parametrize("name", WITH_CI)
+def test_ci_installs_the_makefiles_uv(ci_render, name):
+    """One uv everywhere: CI installs, pinned, the version the generated Makefile installs."""
+    project = ci_render(name)
+    installs = {
+        f"{job_name} step {i}": version
+        for job_name, job in CI_JOBS[provider_of(name)](project).items()
+        for i, step in enumerate(job["steps"])
+        if (version := uv_install(step, job["variables"]))
+    }
+    assert installs, "CI installs no uv"
+    makefile = makefile_uv_version(project)
+    assert re.fullmatch(r"\d+\.\d+\.\d+", makefile), makefile
+    assert {version for version in installs.values()} == {makefile}, installs
+
+
+@pytest.mark.parametrize("name", WITH_CI)
+def test_every_job_that_deploys_has_uv_and_no_cache(ci_render, name):
+    """`databricks bundle deploy` builds the project's wheel with uv (databricks.yml, artifacts),
+    so each job that deploys installs uv first; it restores no cache, so that what reaches the
+    workspace is never built from files another run left behind."""
+    project, provider = ci_render(name), provider_of(name)
+    assert load(project / "databricks.yml")["artifacts"], "the bundle builds no artifact"
+    deploying = {
+        job_name: job
+        for job_name, job in CI_JOBS[provider](project).items()
+        if any("databricks bundle deploy" in command for command in runs(job))
+    }
+    assert len(deploying) == 2, deploying.keys()  # staging (or dev), and prod
+    for job_name, job in deploying.items():
+        before = job["steps"][: index_of(job, "databricks bundle deploy")]
+        assert any(uv_install(s, job["variables"]) for s in before), f"{job_name}: no uv"
+        setup_uv = [s for s in job["steps"] if s.get("uses", "").startswith("astral-sh/setup-uv@")]
+        assert all(s["with"].get("enable-cache") is False for s in setup_uv), f"{job_name}: cache"
+        actions = {step.get("uses", "").split("@")[0] for step in job["steps"]}
+        assert not actions & {"actions/cache", "Cache"}, f"{job_name}: cache"
+        assert "cache" not in job, f"{job_name}: cache"
+
+
+@pytest.mark.parametrize("name", WITH_CI)
+def test_no_project_install_through_pip(ci_render, name):
+    """pip installs tools only (uv, copier), pinned: uv installs the project, from uv.lock."""
+    for path, file in ci_files(ci_render(name)).items():
+        for line in file.read_text().splitlines():
+            for args in re.findall(r"pip install\s+(.*)", line):
+                packages = [arg for arg in shlex.split(args) if not arg.startswith("--")]
+                assert all(re.match(r"(uv|copier)(==|>=)", p) for p in packages), (path, line)

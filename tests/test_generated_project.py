@@ -1,30 +1,29 @@
 """A generated project works: its own test suite and its local pipeline, for contrasting answers.
 
-Each answer set is rendered, installed into a venv holding its runtime profile's pins (PySpark,
-MLflow, pandas, numpy, scikit-learn, pyarrow and the dev tools), and then:
+Each answer set is rendered and installed as its README says (`uv sync`: the runtime profile's
+pins, the dev tools and the project; environments are shared per set of pins, see project_env),
+and then:
 - the project's own pytest suite must pass;
+- `uv build --wheel` builds the wheel the bundle deploys: only the package, without its
+  laptop-only code, with the entry points the jobs run;
 - its local pipeline runs twice: the first run promotes version 1 to champion; the second trains
   an identical version 2, which the gate rejects (not better), while batch inference appends a
   second batch of predictions.
-
-Venvs are cached in build/venvs/<runtime>-<hash of the pinned requirements>: only the first run of
-a profile installs (PySpark is an sdist; a warm pip cache makes later cold installs fast).
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
+import configparser
 import re
 import shutil
 import subprocess
-import sys
-import tomllib
+import zipfile
 from pathlib import Path
 
 import copier
 import pytest
-from answer_sets import REPO_ROOT
+import yaml
+from project_env import UV, clean_env, install, run, uv_run
 
 pytestmark = pytest.mark.slow
 
@@ -48,69 +47,6 @@ ANSWER_SETS = {
 SAMPLE_ROWS = {"regression": 442, "classification": 569}
 PRIMARY_METRIC = {"regression": "rmse", "classification": "roc_auc"}
 
-VENVS = REPO_ROOT / "build" / "venvs"
-INSTALL_TIMEOUT = 1800
-RUN_TIMEOUT = 600
-
-
-def _clean_env() -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME"} and not key.startswith("MLOPS_")
-    }
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    return env
-
-
-def _run(args: list[str], cwd: Path, timeout: int = RUN_TIMEOUT) -> str:
-    result = subprocess.run(
-        args,
-        cwd=cwd,
-        env=_clean_env(),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, (
-        f"{' '.join(args)} failed ({result.returncode}):\n{output[-6000:]}"
-    )
-    return output
-
-
-def _pinned_requirements(project: Path) -> list[str]:
-    metadata = tomllib.loads((project / "pyproject.toml").read_text())["project"]
-    return [*metadata["dependencies"], *metadata["optional-dependencies"]["dev"], "setuptools>=69"]
-
-
-def _venv_for(project: Path, runtime: str) -> Path:
-    """A venv with the project's pinned requirements, built once per set of pins."""
-    requirements = _pinned_requirements(project)
-    key = hashlib.sha256("\n".join([sys.version, *sorted(requirements)]).encode()).hexdigest()[:12]
-    venv = VENVS / f"{runtime}-{key}"
-    if not (venv / ".complete").exists():
-        # Built in place (a venv's scripts name its path); the marker, written last, says the
-        # install finished, so an interrupted one is rebuilt rather than used.
-        shutil.rmtree(venv, ignore_errors=True)
-        VENVS.mkdir(parents=True, exist_ok=True)
-        _run([sys.executable, "-m", "venv", str(venv)], cwd=VENVS)
-        _run(
-            [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", *requirements],
-            cwd=VENVS,
-            timeout=INSTALL_TIMEOUT,
-        )
-        (venv / ".complete").write_text("\n".join(requirements) + "\n")
-    return venv
-
-
-def _write_class_archive(venv: Path, project: Path) -> None:
-    """The Spark class archive `make install` writes (into the venv, its sys.prefix), once per
-    cached venv."""
-    if not (venv / "spark-classes.jsa").is_file():
-        _run([str(venv / "bin" / "python"), "-m", "common.class_archive"], cwd=project)
-
 
 def _summary(output: str) -> dict[str, str]:
     """The fields of the local pipeline's closing summary."""
@@ -120,26 +56,22 @@ def _summary(output: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module", params=list(ANSWER_SETS))
 def installed(request, copier_template: Path, tmp_path_factory) -> tuple[dict, Path, Path]:
-    """(answers, rendered project, its venv with the project installed in editable mode)."""
+    """(answers, rendered project, its environment), installed as `make install` does."""
     answers = ANSWER_SETS[request.param]
     project = tmp_path_factory.mktemp(request.param, numbered=False)
     copier.run_copy(
         str(copier_template), project, data=answers, defaults=True, unsafe=False, quiet=True
     )
-    venv = _venv_for(project, answers["runtime"])
-    python = str(venv / "bin" / "python")
-    _run(
-        [python, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "-e", "."],
-        cwd=project,
-    )
-    _write_class_archive(venv, project)
-    return answers, project, venv
+    return answers, project, install(project)
+
+
+def _package(project: Path) -> str:
+    return yaml.safe_load((project / ".copier-answers.yml").read_text())["package_name"]
 
 
 def test_generated_project_tests_pass(installed):
-    answers, project, venv = installed
-    python = str(venv / "bin" / "python")
-    output = _run([python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project)
+    answers, project, _ = installed
+    output = uv_run(project, "pytest", "-q", "-p", "no:cacheprovider")
 
     passed = int(re.search(r"(\d+) passed", output).group(1))
     assert passed >= 20, output[-3000:]
@@ -152,16 +84,16 @@ def test_local_spark_loads_its_classes_from_the_archive(installed, tmp_path):
     """`make install`'s class archive is really mapped: Spark's classes come from it, not the jars
     (so a local session starts seconds sooner; see docs/benchmarks.md)."""
     _, project, venv = installed
-    start = "from common.spark import get_spark; get_spark().range(3).count()"
+    start = f"from {_package(project)}.spark import get_spark; get_spark().range(3).count()"
     env = {
-        **_clean_env(),
+        **clean_env(project),
         "MLOPS_LOCAL_DIR": str(tmp_path / "local"),
         # Every JVM reads this; %p keeps the launcher's and the driver's logs apart.
         "JAVA_TOOL_OPTIONS": f"-Xlog:class+load=info:file={tmp_path}/classes-%p.log",
     }
     subprocess.run(
         [str(venv / "bin" / "python"), "-c", start], cwd=project, env=env, check=True,
-        capture_output=True, timeout=RUN_TIMEOUT,
+        capture_output=True, timeout=600,
     )  # fmt: skip
     logs = "".join(path.read_text() for path in tmp_path.glob("classes-*.log"))
     spark_classes = re.findall(r"org\.apache\.spark\.SparkContext source: (.+)", logs)
@@ -169,13 +101,13 @@ def test_local_spark_loads_its_classes_from_the_archive(installed, tmp_path):
 
 
 def test_local_pipeline_promotes_then_gates_and_appends(installed):
-    answers, project, venv = installed
+    answers, project, _ = installed
     rows = SAMPLE_ROWS[answers["problem_type"]]
     metric = PRIMARY_METRIC[answers["problem_type"]]
-    pipeline = [str(venv / "bin" / "python"), "-m", "common.local_pipeline"]
+    pipeline = ["python", "-m", f"{_package(project)}.local.pipeline"]
     shutil.rmtree(project / ".local", ignore_errors=True)
 
-    first = _summary(_run(pipeline, cwd=project))
+    first = _summary(uv_run(project, *pipeline))
     assert first["features"].endswith(f": {rows} rows")
     assert first["gate"] == "version 1 promoted to champion"
     assert first["champion"].startswith(f"version 1: {metric} ")
@@ -184,9 +116,37 @@ def test_local_pipeline_promotes_then_gates_and_appends(installed):
         f".predictions: {rows} rows (1 batches)"
     )
 
-    second = _summary(_run(pipeline, cwd=project))
+    second = _summary(uv_run(project, *pipeline))
     assert " version 2: " in second["challenger"]
     assert second["gate"].startswith("REJECTED: Challenger version 2 ")
     assert "does not beat the champion (version 1)" in second["gate"]
     assert second["champion"] == first["champion"]
     assert f": {2 * rows} rows (2 batches), {rows} added by version 1" in second["predictions"]
+
+
+def test_wheel_holds_the_package_and_the_jobs_entry_points(installed, tmp_path):
+    """What `databricks bundle deploy` builds (artifacts: uv build --wheel) is what the jobs need:
+    the package without its laptop-only code, and every entry point a task names."""
+    _, project, _ = installed
+    package = _package(project)
+    run([UV, "build", "--wheel", "--out-dir", tmp_path], project)
+    (wheel,) = tmp_path.glob(f"{package}-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        entry_points = configparser.ConfigParser()
+        (metadata,) = [name for name in names if name.endswith(".dist-info/entry_points.txt")]
+        entry_points.read_string(archive.read(metadata).decode())
+    code = [name for name in names if ".dist-info/" not in name]
+    assert code and all(name.startswith(f"{package}/") for name in code), code
+    assert not [name for name in code if name.startswith(f"{package}/local/")]
+    assert f"{package}/training/train.py" in code
+    jobs = yaml.safe_load((project / "resources" / "jobs.yml").read_text())["resources"]["jobs"]
+    wanted = {
+        task["python_wheel_task"]["entry_point"]
+        for job in jobs.values()
+        for task in job["tasks"]
+        if "python_wheel_task" in task
+    }
+    assert wanted and wanted <= set(entry_points["console_scripts"]), entry_points.items(
+        "console_scripts"
+    )

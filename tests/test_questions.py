@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import filecmp
 import itertools
+import keyword
+import sys
 
 import pytest
+import yaml
 from answer_sets import (
     CUSTOM_VALUES,
     MAIN_AXES,
+    REPO_ROOT,
     answer_sets,
     asked_questions,
     choices,
@@ -21,6 +25,19 @@ from conftest import render_project
 BAD_VALUES = {
     "project_name": [("   ", "cannot be empty"), ('My "ML" project', "double quotes")],
     "project_slug": [("ML Project", "not a valid slug"), ("1-model", "starting with a letter")],
+    "package_name": [
+        ("Churn", "not a package name"),
+        ("churn-model", "not a package name"),
+        ("2fast", "not a package name"),
+        ("c" * 33, "not a package name"),
+        ("class", "is a Python keyword"),
+        ("json", "is a standard library module"),
+        ("logging", "is a standard library module"),
+        ("test", "too generic"),
+        ("common", "too generic"),
+        ("mlflow", "import name of a common package"),
+        ("pyspark", "import name of a common package"),
+    ],
     "node_type_id": [("i3 xlarge", "not a node type id")],
     "num_workers": [(0, "between 1 and 100"), (500, "between 1 and 100")],
     "dev_catalog": [("dev-catalog", "not a Unity Catalog name")],
@@ -48,6 +65,14 @@ ENABLING = {
     "staging_workspace_host": {"include_staging": True},
     "training_schedule": {"training_trigger": "schedule"},
 }
+
+
+def test_package_names_refused_cover_the_standard_library_and_keywords():
+    """The list package_name's validator reads (includes/reserved_package_names.yml) is current."""
+    reserved = yaml.safe_load((REPO_ROOT / "includes" / "reserved_package_names.yml").read_text())
+    standard = {name for name in sys.stdlib_module_names if not name.startswith("_")}
+    assert standard <= set(reserved["standard_library"])
+    assert set(keyword.kwlist) - {"False", "None", "True"} <= set(reserved["keywords"])
 
 
 def test_every_question_has_help_and_a_default():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import yaml
 from answer_sets import REPO_ROOT, asked_questions
 
 ROW = re.compile(r"^\| `(?P<name>\w+)` \| (?P<default>[^|]+) \|", re.MULTILINE)
@@ -27,3 +28,22 @@ def test_readme_defaults_match_copier_yml():
         assert shown == expected, (
             f"README shows {shown} as the default of {name}, copier.yml has {default!r}"
         )
+
+
+def after_copy_commands() -> list[str]:
+    """The commands copier.yml's message after `copier copy` tells users to run, comments cut."""
+    message = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())["_message_after_copy"]
+    commands = [
+        line.split("  #")[0].strip() for line in message.splitlines() if line.startswith("  ")
+    ]
+    # Moving into the project and the first commit are the user's own; the rest is the project's.
+    return [command for command in commands if not command.startswith(("cd ", "git "))]
+
+
+def test_message_after_copy_says_what_the_generated_readme_says(render):
+    """Every command the message prints is one the project's README explains."""
+    readme = (render("defaults") / "README.md").read_text()
+    commands = after_copy_commands()
+    assert "make install" in commands
+    missing = [command for command in commands if command not in readme]
+    assert not missing, f"the generated README does not mention {missing}"

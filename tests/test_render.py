@@ -38,19 +38,25 @@ def project_files(project: Path) -> list[Path]:
 def expected_files(answers: dict) -> dict[str, bool]:
     """Path -> whether it must exist, for this set of answers."""
     ci = answers["ci_provider"]
+    package = f"src/{answers['package_name']}"
     return {
         ".copier-answers.yml": True,
         "databricks.yml": True,
         "resources/jobs.yml": True,
         "resources/ml_resources.yml": True,
         "resources/schemas.yml": True,
-        "src/feature_engineering/features.py": True,
-        "src/training/train.py": True,
-        "src/training/evaluate.py": True,
-        "src/inference/batch_inference.py": True,
-        "src/deployment/serving_endpoint.py": answers["include_serving_endpoint"],
-        "src/monitoring/quality_monitor.py": answers["include_quality_monitor"],
+        f"{package}/__init__.py": True,
+        f"{package}/feature_engineering/features.py": True,
+        f"{package}/training/train.py": True,
+        f"{package}/training/evaluate.py": True,
+        f"{package}/inference/batch_inference.py": True,
+        f"{package}/deployment/serving_endpoint.py": answers["include_serving_endpoint"],
+        f"{package}/monitoring/quality_monitor.py": answers["include_quality_monitor"],
+        f"{package}/local/pipeline.py": True,
+        "tests/test_serving_endpoint.py": answers["include_serving_endpoint"],
+        "tests/test_quality_monitor.py": answers["include_quality_monitor"],
         "pyproject.toml": True,
+        "Makefile": True,
         "README.md": True,
         ".gitignore": True,
         ".pre-commit-config.yaml": True,
