@@ -7,11 +7,13 @@ BIN := $(VENV)/bin
 
 # The pinned tools, reinstalled whenever pyproject.toml changes.
 DEV_TOOLS := $(VENV)/.dev-tools-installed
+UV_VERSION := $(shell grep -o '"uv==[^"]*"' pyproject.toml | tr -d '"' | cut -d= -f3)
 
+# uv installs them (measured here: 1-2 s against 18-28 s for pip with warm caches); pip brings uv.
 $(DEV_TOOLS): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade "pip>=25.1"
-	$(BIN)/pip install --quiet --group dev
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --group dev
 	touch $@
 
 ## Run the whole test suite: lint, render matrix, bundle validation, generated projects, and the
