@@ -18,6 +18,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -324,21 +325,75 @@ def test_make_targets_of_getting_started_and_local_mode_run_in_a_rendered_projec
     assert result.returncode == 0, result.stderr
 
 
+def package_name(project: Path) -> str:
+    return yaml.safe_load((project / ".copier-answers.yml").read_text())["package_name"]
+
+
 def test_python_modules_the_pages_run_exist(default_project):
+    """`python -m` modules are the project's, as rendered with the default answers (the pages use
+    the default package name), or tools that are not the project's."""
     modules = {
-        match[1]
+        (page.name, match[1])
         for page in pages()
         for line in commands(page.read_text())
         for match in re.finditer(r"python3?\s+-m\s+([\w.]+)", line)
-        if match[1] not in {"venv", "pip", "pytest", "copier"}
+        if match[1] not in {"venv", "pip", "pytest", "copier", "zipfile"}
     }
-    assert "common.local_pipeline" in modules
+    package = package_name(default_project)
+    assert {f"{package}.local.pipeline", f"{package}.local.sample_data"} <= {
+        module for _, module in modules
+    }
     missing = [
-        module
-        for module in sorted(modules)
+        f"{page}: python -m {module}"
+        for page, module in sorted(modules)
         if not (default_project / "src" / (module.replace(".", "/") + ".py")).is_file()
     ]
     assert missing == []
+
+
+def uv_run_programs(text: str) -> set[str]:
+    """The programs that `uv run ...` starts in the commands of a page (placeholders left out)."""
+    programs = set()
+    for line in commands(text):
+        for match in re.finditer(r"(?:^|[\s;&(])uv run (?P<rest>[^;&|)]*)", line):
+            argv = [token for token in shlex.split(match["rest"]) if not token.startswith("-")]
+            if argv and "<" not in argv[0]:
+                programs.add(argv[0])
+    return programs
+
+
+def test_uv_run_commands_name_entry_points_or_installed_tools(default_project):
+    """`uv run <name>` in a generated project starts an entry point of its package (the job tasks'
+    entry points) or a tool its dependency groups install."""
+    pyproject = tomllib.loads((default_project / "pyproject.toml").read_text())
+    entry_points = set(pyproject["project"]["scripts"])
+    tools = {
+        re.split(r"[\s<>=!~;\[]", requirement, maxsplit=1)[0]
+        for group in pyproject["dependency-groups"].values()
+        for requirement in group
+        if isinstance(requirement, str)
+    }
+    shown = {
+        page.name: uv_run_programs(page.read_text())
+        for page in pages()
+        if page.name not in TEMPLATE_REPO_PAGES
+    }
+    assert {"train", "pre-commit", "mlflow", "python"} <= set().union(*shown.values())
+    unknown = [
+        f"{page}: uv run {program}"
+        for page, programs in sorted(shown.items())
+        for program in sorted(programs)
+        if program not in entry_points | tools | {"python"}
+    ]
+    assert unknown == []
+
+
+def test_uv_run_parsing():
+    text = (
+        "```bash\nuv run train --schema s   # comment\nuv run --frozen pytest -q\n```\n"
+        "Run `uv run <step> --help`, `make x && uv run mlflow ui`.\n"
+    )
+    assert uv_run_programs(text) == {"train", "pytest", "mlflow"}
 
 
 def test_bundle_run_commands_name_real_jobs_and_targets(default_project):
@@ -391,7 +446,8 @@ def test_bundle_argument_parsing():
 
 
 def test_local_settings_are_documented_and_exist(default_project, tmp_path, monkeypatch):
-    config_py = (default_project / "src" / "common" / "config.py").read_text()
+    config_path = default_project / "src" / package_name(default_project) / "config.py"
+    config_py = config_path.read_text()
     documented = set(re.findall(r"\bMLOPS_[A-Z_]+\b", (DOCS / "local-mode.md").read_text()))
     in_code = set(re.findall(r"\bMLOPS_[A-Z_]+\b", config_py))
     everywhere = {
@@ -403,9 +459,7 @@ def test_local_settings_are_documented_and_exist(default_project, tmp_path, monk
 
     # The table mapping local-mode.md describes is the one config.py makes (it imports only the
     # standard library, so it loads here).
-    spec = importlib.util.spec_from_file_location(
-        "generated_config", default_project / "src" / "common" / "config.py"
-    )
+    spec = importlib.util.spec_from_file_location("generated_config", config_path)
     config = importlib.util.module_from_spec(spec)
     monkeypatch.setitem(sys.modules, spec.name, config)  # its dataclass looks itself up there
     spec.loader.exec_module(config)
@@ -448,7 +502,8 @@ def test_getting_started_scripted_copy_renders_a_project(copier_template, tmp_pa
         if flag == "-d":
             key, _, expected = value.partition("=")
             assert str(answers[key]) == expected
-    for expected in ("databricks.yml", "Makefile", "resources/jobs.yml", "src/common/config.py"):
+    package = answers["package_name"]
+    for expected in ("databricks.yml", "Makefile", "resources/jobs.yml", f"src/{package}/config.py"):
         assert (destination / expected).is_file(), expected
 
 
@@ -468,6 +523,7 @@ GENERATED_CODE_MESSAGES = [
     "have no data rows",
     "rows have no valid label",
     "Not promoted, and not failing (fail_on_rejection=false): ",
+    "Not parameters of this step (job parameters reach every task): ",
 ]
 COPIER_MESSAGES = [
     "Template uses potentially unsafe feature",
