@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: test lint example release clean
+.PHONY: test lint example release tags clean
 
 # The pinned tools, reinstalled whenever pyproject.toml changes.
 DEV_TOOLS := $(VENV)/.dev-tools-installed
@@ -39,6 +39,11 @@ example: $(DEV_TOOLS)
 ## Cut a release: make release VERSION=0.2.0 (CHANGELOG section, tag, tests/releases.yml).
 release: $(DEV_TOOLS)
 	$(BIN)/python scripts/release.py $(VERSION)
+
+## Tag every release of tests/releases.yml at its commit, in a clone without the tags (Copier then
+## says "No git tags found in template; using HEAD as ref"). Idempotent; needs only git and python3.
+tags:
+	$(PYTHON) scripts/release.py --restore-tags
 
 ## Benchmarks (DESIGN §8): every measure, recorded in docs/benchmarks.md and benchmarks/results/.
 ## Slow (about 12 minutes on 2 cores); run it on a quiet machine. ARGS passes options, e.g. ARGS="--repeats 5".

@@ -503,7 +503,12 @@ def test_getting_started_scripted_copy_renders_a_project(copier_template, tmp_pa
             key, _, expected = value.partition("=")
             assert str(answers[key]) == expected
     package = answers["package_name"]
-    for expected in ("databricks.yml", "Makefile", "resources/jobs.yml", f"src/{package}/config.py"):
+    for expected in (
+        "databricks.yml",
+        "Makefile",
+        "resources/jobs.yml",
+        f"src/{package}/config.py",
+    ):
         assert (destination / expected).is_file(), expected
 
 

@@ -8,6 +8,9 @@ a staged move keeps the user's edit while a question rename keeps the user's ans
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -24,6 +27,7 @@ sys.path.insert(0, str(REPO_ROOT / "migrations"))
 import _helpers
 
 MIGRATION = """\
+import importlib.util
 import os
 from pathlib import Path
 import _helpers
@@ -123,6 +127,9 @@ def test_migration_runs_once_in_its_stage_and_keeps_edits(
     assert migration_log.read_text().splitlines() == ["before 1.0.0 2.0.0"]
     moved = (project / "docs" / "notes.txt").read_text()
     assert "A line the team added." in moved, "the staged move lost the user's edit"
+    # ... but as a conflict: Copier merges a file at a new path against an empty base, so even
+    # an edit the template never touched conflicts. Hence v0_2_0__one_package.py merges itself.
+    assert moved.count("<<<<<<< before updating") == 1, moved
     assert "Owned by data-team." in moved, "the renamed question lost the user's answer"
     assert not (project / "notes.txt").exists()
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
@@ -188,14 +195,19 @@ def test_context_reads_copiers_environment(monkeypatch):
 
 
 def test_every_migration_follows_the_convention():
-    """Each `_migrations` entry: command + version + when, running a script that exists."""
+    """Each `_migrations` entry: command + version + when, running a script that exists, with the
+    Python that runs Copier."""
     config = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())
     scripts = {path.name for path in (REPO_ROOT / "migrations").glob("v*.py")}
     used = set()
     for migration in config.get("_migrations", []):
         assert set(migration) >= {"command", "version", "when"}, migration
-        script = Path(migration["command"][-1]).name
+        command = migration["command"]
+        assert command[0] == "{{ _copier_python }}", command
+        assert command[1].startswith("{{ _copier_conf.src_path }}/migrations/"), command
+        script = Path(command[1]).name
         assert script in scripts, f"{script} is not in migrations/"
+        assert script.startswith(f"v{migration['version'].replace('.', '_')}__"), script
         used.add(script)
     assert used == scripts, f"scripts no migration runs: {scripts - used}"
     assert subprocess.run([sys.executable, "-c", "import yaml"], check=False).returncode == 0
@@ -214,3 +226,250 @@ def test_a_conflicting_edit_is_inline_and_reviewable(synthetic_template, migrati
     assert "<<<<<<< before updating" in text and ">>>>>>> after updating" in text
     assert "# Our notes" in text and "# Team notes" in text
     assert not list(project.rglob("*.rej"))
+
+
+# --- 0.2.0: one package (migrations/v0_2_0__one_package.py) --------------------------------
+
+ONE_PACKAGE = REPO_ROOT / "migrations" / "v0_2_0__one_package.py"
+
+# A small project in the 0.1 layout, with the team's own module, package, top-level module and
+# test; its tests pass before the migration (PYTHONPATH=src, as the 0.1 notebooks' sys.path edit).
+OLD_LAYOUT = {
+    ".copier-answers.yml": "_commit: 0.1.1\n_src_path: gh:example/template\nproject_slug: churn\n",
+    ".gitignore": "__pycache__/\n",
+    "Makefile": "pipeline:\n\tpython -m common.local_pipeline\n",
+    "src/common/__init__.py": '"""Shared modules."""\n',
+    "src/common/naming.py": 'PREFIX = "churn-"\n',
+    "src/common/problem.py": (
+        "from common.sample_data import load_sample  # noqa: F401\n\n"
+        'DEFAULT_PARAMS = {"learning_rate": 0.05}  # team: tuned\n'
+    ),
+    "src/common/sample_data.py": (
+        "from .naming import PREFIX\n\n\ndef load_sample():\n    return [PREFIX]\n"
+    ),
+    "src/common/local_pipeline.py": (
+        "from common import naming\nfrom training import train\n\n\n"
+        "def main():\n    return train.fit(naming.PREFIX)\n"
+    ),
+    "src/common/team_helpers.py": (
+        "from . import naming\n\n\ndef shout(text):\n    return naming.PREFIX + text.upper()\n"
+    ),
+    "src/training/__init__.py": '"""Training."""\n',
+    "src/training/train.py": (
+        "import common.problem\nfrom common.team_helpers import shout\n\n\n"
+        "def fit(prefix):\n    return shout(prefix), common.problem.DEFAULT_PARAMS\n"
+    ),
+    "src/utils/__init__.py": '"""The team\'s package."""\n',
+    "src/utils/text.py": "from common.naming import PREFIX\n\nLABEL = PREFIX + 'label'\n",
+    "src/team_module.py": "import utils.text\n\nVALUE = utils.text.LABEL\n",
+    "src/sql/scores.sql": "select 1\n",
+    "tests/test_team.py": (
+        "from unittest import mock\n\n"
+        "import team_module\n"
+        "from common import local_pipeline\n"
+        "from common.problem import DEFAULT_PARAMS, load_sample\n"
+        "from common.team_helpers import shout\n"
+        "from training import train\n\n\n"
+        "def test_team():\n"
+        '    with mock.patch("common.naming.PREFIX", "x-"):\n'
+        '        assert shout("a") == "x-A"\n'
+        "    assert train.fit('p')[1] is DEFAULT_PARAMS\n"
+        "    assert local_pipeline.main()[0] == 'churn-CHURN-'\n"
+        "    assert load_sample() == ['churn-'] and team_module.VALUE == 'churn-label'\n"
+    ),
+}
+MIGRATED = {
+    "Makefile": "pipeline:\n\tpython -m churn.local.pipeline\n",
+    "src/churn/problem.py": (
+        "from churn.local.sample_data import load_sample  # noqa: F401\n\n"
+        'DEFAULT_PARAMS = {"learning_rate": 0.05}  # team: tuned\n'
+    ),
+    "src/churn/local/sample_data.py": (
+        "from churn.naming import PREFIX\n\n\ndef load_sample():\n    return [PREFIX]\n"
+    ),
+    "src/churn/local/pipeline.py": (
+        "from churn import naming\nfrom churn.training import train\n\n\n"
+        "def main():\n    return train.fit(naming.PREFIX)\n"
+    ),
+    "src/churn/team_helpers.py": OLD_LAYOUT["src/common/team_helpers.py"],
+    "src/churn/training/train.py": (
+        "import churn.problem\nfrom churn.team_helpers import shout\n\n\n"
+        "def fit(prefix):\n    return shout(prefix), churn.problem.DEFAULT_PARAMS\n"
+    ),
+    "src/churn/utils/text.py": "from churn.naming import PREFIX\n\nLABEL = PREFIX + 'label'\n",
+    "src/churn/team_module.py": "import churn.utils.text\n\nVALUE = churn.utils.text.LABEL\n",
+    "src/sql/scores.sql": "select 1\n",
+    "tests/test_team.py": (
+        "from unittest import mock\n\n"
+        "from churn import team_module\n"
+        "from churn.local import pipeline as local_pipeline\n"
+        "from churn.problem import DEFAULT_PARAMS\n"
+        "from churn.local.sample_data import load_sample\n"
+        "from churn.team_helpers import shout\n"
+        "from churn.training import train\n\n\n"
+        "def test_team():\n"
+        '    with mock.patch("churn.naming.PREFIX", "x-"):\n'
+        '        assert shout("a") == "x-A"\n'
+        "    assert train.fit('p')[1] is DEFAULT_PARAMS\n"
+        "    assert local_pipeline.main()[0] == 'churn-CHURN-'\n"
+        "    assert load_sample() == ['churn-'] and team_module.VALUE == 'churn-label'\n"
+    ),
+}
+
+
+def _run(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in {"STAGE", "PYTHONPATH"}}
+    result = subprocess.run(
+        [sys.executable, *args], cwd=project, env=env, capture_output=True, text=True, check=False
+    )
+    assert not check or result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def _project_tests_pass(project: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(project / "src")}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"],
+        cwd=project, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _snapshot(project: Path) -> dict[str, str]:
+    files = {
+        str(path.relative_to(project)): path.read_text()
+        for path in project.rglob("*")
+        if path.is_file() and ".git" not in path.parts and "__pycache__" not in path.parts
+    }
+    return {**files, "index": git(project, "diff", "--cached", "--name-status", "-M")}
+
+
+@pytest.fixture
+def old_project(tmp_path) -> Path:
+    project = tmp_path / "project"
+    for relpath, text in OLD_LAYOUT.items():
+        (project / relpath).parent.mkdir(parents=True, exist_ok=True)
+        (project / relpath).write_text(text)
+    git(project, "init", "--quiet", "--initial-branch=main")
+    git(project, "add", "--all")
+    git(project, "commit", "--quiet", "-m", "0.1 layout")
+    _project_tests_pass(project)  # leaves src/common/__pycache__ behind, as a real project has
+    return project
+
+
+def test_one_package_moves_staged_rewrites_imports_and_is_idempotent(old_project):
+    output = _run(old_project, str(ONE_PACKAGE)).stdout
+    assert "Moved 11 files from src/ into src/churn/ (git mv, staged)." in output, output
+    assert "Left in place (not in a Python package): src/sql/scores.sql" in output, output
+
+    staged = git(old_project, "diff", "--cached", "--name-status", "-M")
+    for old, new in [
+        ("src/common/problem.py", "src/churn/problem.py"),
+        ("src/common/local_pipeline.py", "src/churn/local/pipeline.py"),
+        ("src/common/team_helpers.py", "src/churn/team_helpers.py"),
+        ("src/training/train.py", "src/churn/training/train.py"),
+        ("src/utils/text.py", "src/churn/utils/text.py"),
+        ("src/team_module.py", "src/churn/team_module.py"),
+    ]:
+        assert re.search(rf"^R\d+\t{old}\t{new}$", staged, re.MULTILINE), staged
+    for relpath, text in MIGRATED.items():
+        assert (old_project / relpath).read_text() == text, relpath
+    assert sorted(p.name for p in (old_project / "src").iterdir()) == ["churn", "sql"]
+    _project_tests_pass(old_project)
+
+    before = _snapshot(old_project)
+    _run(old_project, str(ONE_PACKAGE))
+    assert _snapshot(old_project) == before, "a second run changed something"
+
+
+def test_one_package_stops_before_overwriting(old_project):
+    (old_project / "src" / "churn").mkdir()
+    (old_project / "src" / "churn" / "notes.py").write_text("")
+    git(old_project, "add", "--all")
+    git(old_project, "commit", "--quiet", "-m", "a package of the same name")
+
+    result = _run(old_project, str(ONE_PACKAGE), check=False)
+    assert result.returncode != 0 and "src/churn/notes.py" in result.stderr
+    assert git(old_project, "status", "--porcelain") == ""
+
+
+def test_one_package_refuses_a_package_name_the_template_refuses(old_project):
+    answers = old_project / ".copier-answers.yml"
+    answers.write_text(answers.read_text().replace("project_slug: churn", "project_slug: utils"))
+    git(old_project, "commit", "--quiet", "-am", "slug utils")
+
+    result = _run(old_project, str(ONE_PACKAGE), check=False)
+    assert result.returncode != 0 and "--data package_name=" in result.stderr
+    assert git(old_project, "status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("from common import naming\n", "from pkg import naming\n"),
+        ("from common.spark import get_spark\n", "from pkg.spark import get_spark\n"),
+        (
+            "from common import naming, local_pipeline\n",
+            "from pkg import naming\nfrom pkg.local import pipeline as local_pipeline\n",
+        ),
+        ("from common.sample_data import load\n", "from pkg.local.sample_data import load\n"),
+        ("from training import train\n", "from pkg.training import train\n"),
+        ("import training\n", "from pkg import training\n"),
+        ("import common\n", "import pkg as common\n"),
+        ("import common.spark as s\n", "import pkg.spark as s\n"),
+        ("import common.spark\ncommon.spark.x()\n", "import pkg.spark\npkg.spark.x()\n"),
+        (
+            "from common.problem import A, load_sample\n",
+            "from pkg.problem import A\nfrom pkg.local.sample_data import load_sample\n",
+        ),
+        ('patch("common.spark.get_spark")\n', 'patch("pkg.spark.get_spark")\n'),
+        # Not a module path, or not one that moved: unchanged.
+        ('open("training.csv")\nname = "training"\n', 'open("training.csv")\nname = "training"\n'),
+        (
+            "import commons\nfrom pyspark.sql import F\n",
+            "import commons\nfrom pyspark.sql import F\n",
+        ),
+        ("def broken(:\n    from common import x\n", "def broken(:\n    from common import x\n"),
+        (
+            "def f():\n    from common import (\n        naming,\n        spark,\n    )\n",
+            "def f():\n    from pkg import (\n        naming,\n        spark,\n    )\n",
+        ),
+    ],
+)
+def test_import_rewrite(source, expected):
+    mapping = _helpers.ModuleMap(
+        modules={
+            "common": "pkg",
+            "common.spark": "pkg.spark",
+            "common.naming": "pkg.naming",
+            "common.problem": "pkg.problem",
+            "common.local_pipeline": "pkg.local.pipeline",
+            "common.sample_data": "pkg.local.sample_data",
+            "training": "pkg.training",
+            "training.train": "pkg.training.train",
+        },
+        symbols={"common.problem.load_sample": "pkg.local.sample_data.load_sample"},
+    )
+    assert _helpers.rewrite_python_imports(source, mapping) == expected
+    assert _helpers.rewrite_python_imports(expected, mapping) == expected, "not idempotent"
+
+
+def test_relative_imports_that_no_longer_reach_their_module_become_absolute():
+    mapping = _helpers.ModuleMap(modules={"common": "pkg", "common.naming": "pkg.naming"})
+    moved_down = {"old_module": "common.local_pipeline", "new_module": "pkg.local.pipeline"}
+    stays = {"old_module": "common.team", "new_module": "pkg.team"}
+    source = "from .naming import PREFIX\nfrom . import naming\n"
+    assert _helpers.rewrite_python_imports(source, mapping, **moved_down) == (
+        "from pkg.naming import PREFIX\nfrom pkg import naming\n"
+    )
+    assert _helpers.rewrite_python_imports(source, mapping, **stays) == source
+
+
+def test_one_package_checks_package_name_as_copier_yml_does(monkeypatch):
+    """The "before" stage refuses a name Copier would refuse later, before moving anything."""
+    spec = importlib.util.spec_from_file_location("one_package", ONE_PACKAGE)
+    one_package = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "one_package", one_package)
+    spec.loader.exec_module(one_package)
+    validator = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())["package_name"]["validator"]
+    assert f"regex_search('{one_package.PACKAGE_NAME.pattern}')" in validator
