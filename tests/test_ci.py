@@ -692,7 +692,7 @@ def runtime_problems(provider: str, job: dict, python: str) -> list[str]:
     if provider == "github_actions":
         inputs = {s["uses"].split("@")[0]: s["with"] for s in steps if "uses" in s}
         if inputs.get("actions/setup-python", {}).get("python-version") != python:
-            problems.append("actions/setup-python does not set the runtime's Python")
+            problems.append("actions/setup-python does not set the runtime pins' Python")
         if str(inputs.get("actions/setup-java", {}).get("java-version")) != "17":
             problems.append("actions/setup-java does not set Java 17")
     elif provider == "gitlab":
@@ -712,7 +712,7 @@ def runtime_problems(provider: str, job: dict, python: str) -> list[str]:
 @pytest.mark.parametrize("name", WITH_CI)
 def test_checks_install_from_the_lock_and_run_everything_with_uv(ci_render, name):
     project, provider = ci_render(name), provider_of(name)
-    python = RUNTIME_PROFILES[str(answer(project, "runtime"))]["python"]
+    python = RUNTIME_PROFILES[str(answer(project, "runtime"))]["local_python"]
     for job_name, job in checks_jobs(CI_JOBS[provider](project)).items():
         commands = runs(job)
         # The lock file, as committed: `--locked` fails when it is missing or stale.

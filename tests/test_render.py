@@ -16,8 +16,11 @@ from yamllint import linter
 from yamllint.config import YamlLintConfig
 
 ANSWER_SETS = list(answer_sets())
-# `${{ ... }}` is GitHub Actions syntax, not Jinja.
-LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|%\}|\{#|#\}")
+# `${{ ... }}` is GitHub Actions syntax, and `{{job.parameters.x}}` a Databricks dynamic value
+# reference: neither is Jinja.
+LEFTOVER_JINJA = re.compile(
+    r"(?<!\$)\{\{(?!(job|tasks|task|run|backfill|workspace)\.)|\{%|%\}|\{#|#\}"
+)
 RUFF = Path(sys.executable).with_name("ruff")
 
 
