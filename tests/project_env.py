@@ -24,9 +24,13 @@ RUN_TIMEOUT = 600
 
 
 def runtime_pins(project: Path) -> list[str]:
-    """What the project installs besides itself: its dependency groups."""
-    groups = tomllib.loads((project / "pyproject.toml").read_text())["dependency-groups"]
-    return sorted(requirement for group in groups.values() for requirement in group)
+    """What the project installs besides itself: its dependencies and dependency groups."""
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    groups = [
+        pyproject["project"].get("dependencies", []),
+        *pyproject["dependency-groups"].values(),
+    ]
+    return sorted(requirement for group in groups for requirement in group)
 
 
 def environment_for(project: Path) -> Path:
