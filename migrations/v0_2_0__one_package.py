@@ -6,7 +6,11 @@
     src/<team package>/..., src/<team module>.py                   -> src/<pkg>/...
 
 The team's own modules and packages move too: on Databricks they ran through the old notebooks'
-sys.path edit, so they must now be inside the package the wheel holds. Imports follow in every
+sys.path edit, so they must now be inside the package the wheel holds. The team's own Databricks
+notebooks (first line `# Databricks notebook source`; a folder holding only notebooks) and files
+that the bundle's YAML (databricks.yml, resources/) names by path stay where they are: they keep
+running as notebook or Python file tasks, and import the package from its wheel, installed as a
+task library. The template's own 0.1 files move, notebooks as they were. Imports follow in every
 .py file under src/ and tests/ (`from common.x import y` -> `from <pkg>.x import y`, `from training
 import train` -> `from <pkg>.training import train`, dotted names in strings such as mock.patch
 targets), and `python -m common.x` in the Makefile.
@@ -28,8 +32,8 @@ Idempotent: what was done is not done again; state between stages lives in .git/
 
 The package name: Copier asks `package_name` only after the "before" stage, so that stage takes
 `--data package_name=...` if given, else the default copier.yml computes (project_slug, '-' ->
-'_'). The "after" stage gets the real answer; if it differs (answered interactively), it moves the
-package there.
+'_', cut to 32 characters, '_' trimmed at both ends). The "after" stage gets the real answer; if
+it differs (answered interactively), it moves the package there.
 """
 
 from __future__ import annotations
@@ -37,12 +41,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import posixpath
 import re
 import shutil
 import sys
 import tempfile
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
 import _helpers
@@ -62,8 +67,30 @@ STATE = "copier-migration-v0_2_0.json"
 TEMPLATE_ROOT = Path(__file__).resolve().parent.parent
 # copier.yml's package_name validator (tests/test_migrations.py keeps them equal).
 PACKAGE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
-# What still names the old layout after the rewrite: reported, for the team to check by hand.
-OLD_PATH = re.compile(r"\bsrc/(?:" + "|".join((SHARED, *STEPS)) + ")/")
+# Every file 0.1.x generated under src/, whatever the answers (tests/test_migrations.py checks it
+# against the recorded releases). They move, although the steps are notebooks that
+# resources/jobs.yml names: 0.2.0 replaces them, and that file, with wheel tasks.
+GENERATED_01 = frozenset(
+    {
+        *(f"{SHARED}/{name}" for name in ("__init__.py", "config.py", "data.py", "errors.py")),
+        *(f"{SHARED}/{name}" for name in ("naming.py", "params.py", "problem.py", "spark.py")),
+        *(f"{SHARED}/{name}" for name in ("tracking.py", *TO_LOCAL)),
+        *(f"{step}/__init__.py" for step in STEPS),
+        "feature_engineering/features.py",
+        "training/train.py",
+        "training/evaluate.py",
+        "inference/batch_inference.py",
+        "deployment/serving_endpoint.py",
+        "monitoring/quality_monitor.py",
+    }
+)
+NOTEBOOK_HEADER = re.compile(r"^\ufeff?(?:#|--|//) Databricks notebook source\s*$")
+# The bundle's YAML, whose paths to files under src/ keep those files where they are.
+BUNDLE_ROOTS = ("databricks.yml", "databricks.yaml")
+BUNDLE_FOLDER = "resources"
+_PATH_CHAR = r"(?:\$\{[\w.]+\}|[^\s'\"\[\]{},$])"  # ${workspace.file_path} included
+BUNDLE_PATH = re.compile(rf"{_PATH_CHAR}*src/{_PATH_CHAR}+")
+NOT_PYTHON = "not in a Python package"
 
 
 @dataclass
@@ -81,6 +108,7 @@ class State:
     modules: dict[str, str]  # old dotted module -> dotted module inside the package ("" = itself)
     moves: list[Move]
     deleted: list[str]  # package paths of generated files the team had deleted
+    kept: dict[str, str] = field(default_factory=dict)  # the team's notebooks etc. -> why
 
 
 def log(message: str) -> None:
@@ -106,19 +134,85 @@ def package_path(old: PurePosixPath, python_folders: set[str]) -> str | None:
     return None
 
 
-def plan(files: list[Path], package: str) -> tuple[list[Move], list[str]]:
-    """The moves out of the 0.1 layout, and the files under src/ that stay where they are."""
-    posix = [PurePosixPath(path.as_posix()) for path in files if path.parts[0] == "src"]
-    python_folders = {
-        path.parts[1] for path in posix if len(path.parts) > 2 and path.suffix == ".py"
-    } - {package}
-    moves, staying = [], []
+def is_notebook(path: Path) -> bool:
+    """A Databricks notebook in source format: its first line says so."""
+    try:
+        with path.open("rb") as file:
+            first = file.readline(200).decode(errors="replace")
+    except OSError:
+        return False
+    return bool(NOTEBOOK_HEADER.match(first))
+
+
+def bundle_paths(files: list[Path]) -> dict[str, str]:
+    """Files the bundle's YAML names by path (relative to the YAML file, or under
+    ${workspace.file_path}), project-relative -> the first YAML file naming them."""
+    named: dict[str, str] = {}
+    for path in files:
+        if not (
+            (len(path.parts) == 1 and path.name in BUNDLE_ROOTS)
+            or (path.parts[0] == BUNDLE_FOLDER and path.suffix in {".yml", ".yaml"})
+        ):
+            continue
+        try:
+            text = _helpers.read_text(path)
+        except (UnicodeDecodeError, OSError):
+            continue
+        text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+        for token in BUNDLE_PATH.findall(text):
+            for prefix in ("${workspace.file_path}/", "${workspace.root_path}/files/"):
+                if token.startswith(prefix):
+                    token = token[len(prefix) :]
+                    break
+            else:
+                token = posixpath.join(path.parent.as_posix(), token)
+            named.setdefault(posixpath.normpath(token), path.as_posix())
+    return named
+
+
+def keep_reason(path: PurePosixPath, named: dict[str, str]) -> str | None:
+    """Why a file of the team's own under src/ stays where it is, if it does."""
+    if str(path.relative_to("src")) in GENERATED_01:
+        return None
+    where = named.get(str(path)) or named.get(str(path.with_suffix("")))
+    notebook = path.suffix == ".py" and is_notebook(Path(path))
+    if notebook and where:
+        return f"a Databricks notebook, named in {where}"
+    if notebook:
+        return "a Databricks notebook"
+    if where:
+        return f"named in {where}"
+    return None
+
+
+def plan(
+    files: list[Path], package: str, named: dict[str, str] | None = None
+) -> tuple[list[Move], dict[str, str]]:
+    """The moves out of the 0.1 layout, and the files under src/ that stay where they are (each
+    with the reason). `named`: what bundle_paths found."""
+    posix = [
+        PurePosixPath(path.as_posix())
+        for path in files
+        if path.parts[0] == "src"
+        and "__pycache__" not in path.parts
+        and path.suffix not in {".pyc", ".pyo"}
+    ]
+    staying: dict[str, str] = {}
     for path in posix:
-        if "__pycache__" in path.parts or path.suffix in {".pyc", ".pyo"}:
+        if path.parts[1] != package and (reason := keep_reason(path, named or {})):
+            staying[str(path)] = reason
+    python_folders = {
+        path.parts[1]
+        for path in posix
+        if len(path.parts) > 2 and path.suffix == ".py" and str(path) not in staying
+    } - {package}
+    moves = []
+    for path in posix:
+        if str(path) in staying:
             continue
         rel = package_path(path, python_folders)
         if rel is None or path.parts[1] == package:
-            staying.append(str(path))
+            staying[str(path)] = NOT_PYTHON
         else:
             moves.append(Move(old=str(path), rel=rel))
     if not any(PurePosixPath(m.old).parts[1] in (SHARED, *STEPS) for m in moves):
@@ -180,7 +274,9 @@ def default_package_name() -> tuple[str, str]:
     if answers.get("package_name"):
         return str(answers["package_name"]), "the answers file"
     slug = str(answers.get("project_slug", ""))
-    return slug.replace("-", "_"), f"copier.yml's default, from project_slug {slug!r}"
+    # copier.yml: {{ (project_slug | replace('-', '_'))[:32] | trim('_') }}
+    default = slug.replace("-", "_")[:32].strip("_")
+    return default, f"copier.yml's default, from project_slug {slug!r}"
 
 
 # --- Rendering what 0.1.x generated -----------------------------------------------------------
@@ -223,13 +319,15 @@ def load() -> State | None:
         modules=raw["modules"],
         moves=[Move(**move) for move in raw["moves"]],
         deleted=raw["deleted"],
+        kept=raw.get("kept", {}),
     )
 
 
 def before(package: str, template: Path | None) -> State | None:
     """Move the files (staged). With `template`, set the team's versions of generated files aside
     for the merge after the update."""
-    moves, staying = plan(_helpers.project_files("src"), package)
+    named = bundle_paths(_helpers.project_files(*BUNDLE_ROOTS, BUNDLE_FOLDER))
+    moves, staying = plan(_helpers.project_files("src"), package, named)
     if not moves:
         log("No src/common/ or step package in src/: the project has the 0.2 layout already.")
         return None
@@ -276,7 +374,10 @@ def before(package: str, template: Path | None) -> State | None:
                 if rel and old not in present and not Path(old).exists():
                     deleted.append(rel)
 
-    state = State(package=package, modules=module_map(moves), moves=moves, deleted=deleted)
+    kept = {path: reason for path, reason in staying.items() if reason != NOT_PYTHON}
+    state = State(
+        package=package, modules=module_map(moves), moves=moves, deleted=deleted, kept=kept
+    )
     save(state)  # first: a run that stops half-way resumes from here
     for move in moves:
         _helpers.move_path(Path(move.old), root / move.rel)
@@ -296,8 +397,8 @@ def before(package: str, template: Path | None) -> State | None:
         log("Your own files moved along:")
         for move in team:
             log(f"  {move.old} -> src/{package}/{move.rel}")
-    for path in staying:
-        log(f"Left in place (not in a Python package): {path}")
+    for path, reason in sorted(staying.items()):
+        log(f"Left in place ({reason}): {path}")
     return state
 
 
@@ -367,6 +468,7 @@ def after(state: State, package: str, *, merge: bool) -> None:
         log(f"CONFLICT in {path}: your edit and the template's change touch the same lines.")
     if rewritten:
         log("`uv run ruff check --fix .` sorts the imports the rename moved, if ruff asks.")
+    report_kept(state, package)
     report_leftovers(state, package)
     _helpers.git_path(STATE).unlink(missing_ok=True)
 
@@ -479,8 +581,42 @@ def rewrite_all(state: State, package: str, mapping: _helpers.ModuleMap) -> list
     return rewritten
 
 
+def report_kept(state: State, package: str) -> None:
+    """The team's notebooks, and files the bundle names, that stayed where they were."""
+    if not state.kept:
+        return
+    log("These stayed where they were, and keep running as notebook (or Python file) tasks:")
+    for path, reason in state.kept.items():
+        log(f"  {path} ({reason})")
+    log(
+        f"They import {package} from its wheel now: install it as a task library (on a job "
+        "cluster, `libraries: [{whl: ../dist/*.whl}]` on the task, as the template's tasks have; "
+        f"on serverless, in the job's environment) and import `from {package}...`. Their 0.1 "
+        "imports were rewritten; an edit of sys.path for src/ is no longer needed."
+    )
+
+
+def old_paths(state: State) -> re.Pattern | None:
+    """What names a moved file, or a folder that moved as a whole: `src/utils/`, `src/x.py`."""
+    staying = {PurePosixPath(path) for path in state.kept}
+    names: set[str] = set()
+    for move in state.moves:
+        old = PurePosixPath(move.old)
+        names.add(re.escape(str(old.relative_to("src"))))
+        if old.suffix == ".py":  # notebook paths may leave the extension out
+            names.add(re.escape(str(old.relative_to("src").with_suffix(""))))
+        for folder in list(old.parents)[:-2]:  # src/a/b/c.py: src/a/b, src/a
+            if not any(folder in path.parents for path in staying):
+                names.add(re.escape(str(folder.relative_to("src"))))
+    if not names:
+        return None
+    alternatives = "|".join(sorted(names, key=len, reverse=True))
+    return re.compile(r"(?<![\w.-])src/(?:" + alternatives + r")(?![\w.-])")
+
+
 def report_leftovers(state: State, package: str) -> None:
-    """Lines that still name the 0.1 layout, in files the migration does not rewrite."""
+    """Lines that still name what moved, in files the migration does not rewrite."""
+    old_path = old_paths(state)
     dotted = sorted((m for m in state.modules if "." in m), key=len, reverse=True)
     old_modules = re.compile(r"(?<![\w.])(?:" + "|".join(map(re.escape, dotted)) + r")\b")
     found = []
@@ -493,7 +629,7 @@ def report_leftovers(state: State, package: str) -> None:
             continue
         for number, line in enumerate(lines, 1):
             old_module = dotted and path.suffix != ".py" and old_modules.search(line)
-            if OLD_PATH.search(line) or old_module:
+            if (old_path and old_path.search(line)) or old_module:
                 found.append(f"  {path}:{number}: {line.strip()[:100]}")
             elif path.suffix == ".py" and "problem.load_sample" in line:
                 found.append(

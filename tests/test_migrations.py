@@ -21,7 +21,9 @@ import plumbum
 import pytest
 import yaml
 from answer_sets import REPO_ROOT
-from template_repo import git
+from bundle_validation import require_schema, validate_project
+from packaging.version import Version
+from template_repo import _ensure_commit, git, releases
 
 sys.path.insert(0, str(REPO_ROOT / "migrations"))
 import _helpers
@@ -465,11 +467,179 @@ def test_relative_imports_that_no_longer_reach_their_module_become_absolute():
     assert _helpers.rewrite_python_imports(source, mapping, **stays) == source
 
 
-def test_one_package_checks_package_name_as_copier_yml_does(monkeypatch):
-    """The "before" stage refuses a name Copier would refuse later, before moving anything."""
+@pytest.fixture
+def one_package(monkeypatch):
+    """The migration script, imported as a module."""
     spec = importlib.util.spec_from_file_location("one_package", ONE_PACKAGE)
-    one_package = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "one_package", one_package)
-    spec.loader.exec_module(one_package)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "one_package", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_one_package_checks_package_name_as_copier_yml_does(one_package):
+    """The "before" stage refuses a name Copier would refuse later, before moving anything."""
     validator = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())["package_name"]["validator"]
     assert f"regex_search('{one_package.PACKAGE_NAME.pattern}')" in validator
+
+
+def _copier_default_package_name(tmp_path: Path, slug: str) -> str:
+    """package_name's default as Copier computes it from copier.yml, for this project_slug."""
+    questions = tmp_path / "questions"
+    (questions / "template").mkdir(parents=True)  # copier.yml's _subdirectory: nothing to render
+    shutil.copy(REPO_ROOT / "copier.yml", questions)
+    shutil.copytree(REPO_ROOT / "includes", questions / "includes")
+    worker = copier.run_copy(
+        str(questions), tmp_path / "out", data={"project_slug": slug},
+        defaults=True, pretend=True, quiet=True,
+    )  # fmt: skip
+    return worker.answers.combined["package_name"]
+
+
+@pytest.mark.parametrize(
+    ("slug", "expected"),
+    [
+        ("churn-model", "churn_model"),
+        # 40 characters, the longest slug: cut to 32.
+        ("churn-forecast-europe-weekly-model-v2-eu", "churn_forecast_europe_weekly_mod"),
+        # The cut ends in '-' (then '_'), which is trimmed.
+        ("churn-forecast-europe-weekly-md-eu-2026", "churn_forecast_europe_weekly_md"),
+    ],
+)
+def test_one_package_default_package_name_is_copier_ymls(
+    one_package, tmp_path, monkeypatch, slug, expected
+):
+    """Without --data package_name, the "before" stage computes copier.yml's default itself (Copier
+    asks package_name only later): the same name, or `copier update --trust --defaults` stops (a
+    slug over 32 characters gave a name too long) or moves the package a second time."""
+    assert _copier_default_package_name(tmp_path, slug) == expected
+    monkeypatch.chdir(tmp_path)
+    Path(".copier-answers.yml").write_text(f"_commit: 0.1.1\nproject_slug: {slug}\n")
+    assert one_package.default_package_name()[0] == expected
+
+
+def test_one_package_knows_every_file_0_1_generated(one_package):
+    """GENERATED_01, the template's files that move whatever they are (notebooks, named in
+    resources/jobs.yml), is what the 0.1.x releases generate under src/, every option included."""
+    old = [r for r in releases() if Version(r["version"]) < Version("0.2.0")]
+    if not old:
+        pytest.skip("no 0.1.x release recorded")
+    generated = set()
+    for release in old:
+        _ensure_commit(release["commit"])
+        listed = git(REPO_ROOT, "ls-tree", "-r", "--name-only", release["commit"], "template/src")
+        for name in listed.splitlines():
+            name = re.sub(r"\{%[^%]*%\}([^{]*)\{% endif %\}", r"\1", name)
+            generated.add(name.removeprefix("template/src/").removesuffix(".jinja"))
+    assert generated == one_package.GENERATED_01
+
+
+# A team's notebooks and bundle files beside the 0.1 layout: a job of their own runs a notebook
+# folder and a Python file by path; a notebook of theirs sits in a step's folder, another in their
+# package. They stay; what names a moved file is reported, whichever folder it moved from.
+TEAM_BUNDLE = {
+    "databricks.yml": (
+        "bundle:\n  name: churn\n\ninclude:\n  - resources/*.yml\n\n"
+        "targets:\n  dev:\n    mode: development\n    default: true\n"
+    ),
+    "resources/explore.yml": """\
+# The team's exploration job.
+resources:
+  jobs:
+    explore:
+      name: ${bundle.name}-explore-${bundle.target}
+      tasks:
+        - task_key: explore
+          notebook_task:
+            notebook_path: ../src/notebooks/explore.py
+        - task_key: tune
+          notebook_task:
+            notebook_path: ../src/training/tune.py
+        - task_key: refresh
+          spark_python_task:
+            python_file: ../src/jobs/refresh.py
+""",
+    "src/notebooks/explore.py": (
+        "# Databricks notebook source\nfrom common.naming import PREFIX\n\n"
+        "# COMMAND ----------\n\nprint(PREFIX)\n"
+    ),
+    "src/notebooks/README.md": "The exploration notebooks (resources/explore.yml).\n",
+    "src/training/tune.py": "# Databricks notebook source\nfrom training import train\n",
+    "src/utils/scratch.py": "# Databricks notebook source\nimport utils.text\n\nutils.text.LABEL\n",
+    "src/jobs/refresh.py": "from utils.text import LABEL\n\nprint(LABEL)\n",
+    "conf/paths.yml": "labels: src/utils/text.py\nnotebooks: src/notebooks/\n",
+    "docs/layout.md": (
+        "Shared code: src/common/naming.py, in `src/common`.\n"
+        "Labels: `python -m utils.text`.\n"
+        "The team module: src/team_module.py\n"
+        "Training: ../src/training/train.py\n"
+        "Tuning: ../src/training/tune.py\n"
+        "Notebooks: src/notebooks/explore.py, run by resources/explore.yml.\n"
+    ),
+}
+TEAM_BUNDLE_MIGRATED = {
+    **{path: TEAM_BUNDLE[path] for path in TEAM_BUNDLE if not path.endswith(".py")},
+    "src/notebooks/explore.py": TEAM_BUNDLE["src/notebooks/explore.py"].replace("common", "churn"),
+    "src/training/tune.py": "# Databricks notebook source\nfrom churn.training import train\n",
+    "src/utils/scratch.py": (
+        "# Databricks notebook source\nimport churn.utils.text\n\nchurn.utils.text.LABEL\n"
+    ),
+    "src/jobs/refresh.py": "from churn.utils.text import LABEL\n\nprint(LABEL)\n",
+}
+
+
+def _reported(output: str) -> set[str]:
+    """path:line of each line the report says still names what moved."""
+    _, found, report = output.partition("still name the 0.1 layout; check them by hand:")
+    return (
+        set(re.findall(r"^\[migration [^]]*\]   (\S+:\d+): ", report, re.MULTILINE))
+        if found
+        else set()
+    )
+
+
+def test_one_package_leaves_notebooks_and_bundle_files_in_place(old_project):
+    for relpath, text in TEAM_BUNDLE.items():
+        (old_project / relpath).parent.mkdir(parents=True, exist_ok=True)
+        (old_project / relpath).write_text(text)
+    with (old_project / "Makefile").open("a") as makefile:
+        makefile.write("labels:\n\tpython src/utils/text.py\n")
+    train = old_project / "src" / "training" / "train.py"  # the template's: a notebook, it moves
+    train.write_text("# Databricks notebook source\n" + train.read_text())
+    git(old_project, "add", "--all")
+    git(old_project, "commit", "--quiet", "-m", "the team's notebooks and job")
+
+    output = _run(old_project, str(ONE_PACKAGE)).stdout
+    for relpath, text in TEAM_BUNDLE_MIGRATED.items():
+        assert (old_project / relpath).read_text() == text, relpath
+    for line in [
+        "Left in place (a Databricks notebook, named in resources/explore.yml): "
+        "src/notebooks/explore.py",
+        "Left in place (a Databricks notebook, named in resources/explore.yml): "
+        "src/training/tune.py",
+        "Left in place (a Databricks notebook): src/utils/scratch.py",
+        "Left in place (named in resources/explore.yml): src/jobs/refresh.py",
+        "Left in place (not in a Python package): src/notebooks/README.md",
+        "They import churn from its wheel now: install it as a task library",
+    ]:
+        assert line in output, output
+    assert (old_project / "src/churn/training/train.py").read_text().startswith("# Databricks")
+    assert (old_project / "src/churn/utils/text.py").is_file()
+    assert sorted(p.name for p in (old_project / "src").iterdir()) == [
+        "churn", "jobs", "notebooks", "sql", "training", "utils",
+    ]  # fmt: skip
+    assert _reported(output) == {
+        "Makefile:4",  # python src/utils/text.py
+        "conf/paths.yml:1",  # src/utils/text.py
+        "docs/layout.md:1",  # src/common/naming.py, src/common
+        "docs/layout.md:2",  # utils.text
+        "docs/layout.md:3",  # src/team_module.py
+        "docs/layout.md:4",  # src/training/train.py
+    }, output
+    errors = validate_project(old_project, require_schema())
+    assert not any(errors.values()), errors
+    _project_tests_pass(old_project)
+
+    before = _snapshot(old_project)
+    _run(old_project, str(ONE_PACKAGE))
+    assert _snapshot(old_project) == before, "a second run changed something"

@@ -3,7 +3,8 @@ no-op when the version does not change.
 
 From a 0.1.x release the update crosses the 0.2.0 migration (migrations/v0_2_0__one_package.py):
 the six top-level packages in src/ become src/<package_name>/, and the team's edits, own modules and
-tests move along with their imports rewritten.
+tests move along with their imports rewritten; the team's notebook folder, which a job of theirs
+names, stays.
 """
 
 from __future__ import annotations
@@ -49,6 +50,25 @@ TEAM_TEST = (
 # ... and an import added to a generated test's fixture, below an import the 0.2 layout renames.
 CONFTEST_ANCHOR = "    from {steps}training import evaluate, train\n"
 CONFTEST_LINE = "    from {module}.team_helpers import shout  # noqa: F401 (the team's fixtures)\n"
+# ... and a notebook folder of the team's own, run by a job of theirs that names it by path: it
+# stays where it is (a notebook, not a module of the package), its import follows the package.
+TEAM_NOTEBOOK = (
+    "# Databricks notebook source\n"
+    "from {module}.naming import feature_table\n\n"
+    "# COMMAND ----------\n\n"
+    'print(feature_table("main", "ml"))\n'
+)
+TEAM_NOTEBOOK_JOB = """\
+# The team's exploration notebooks, in a job of their own.
+resources:
+  jobs:
+    explore:
+      name: ${bundle.name}-explore-${bundle.target}
+      tasks:
+        - task_key: explore
+          notebook_task:
+            notebook_path: ../src/notebooks/explore.py
+"""
 OLD_IMPORT = re.compile(
     r"^\s*(from|import)\s+(common|feature_engineering|training|inference|deployment|monitoring)\b",
     re.MULTILINE,
@@ -119,6 +139,9 @@ def make_team_edits(project: Path) -> None:
     conftest.write_text(
         conftest.read_text().replace(anchor, anchor + CONFTEST_LINE.format(**where))
     )
+    (project / "src" / "notebooks").mkdir()
+    (project / "src" / "notebooks" / "explore.py").write_text(TEAM_NOTEBOOK.format(**where))
+    (project / "resources" / "explore.yml").write_text(TEAM_NOTEBOOK_JOB)
     git(project, "add", "--all")
     git(project, "commit", "--quiet", "-m", "Team edits")
 
@@ -136,7 +159,12 @@ def assert_team_edits_kept(project: Path, package: str = PACKAGE) -> None:
     assert TEAM_FUNCTION.strip() in train
     assert (project / "tests" / "test_team.py").read_text() == TEAM_TEST.format(module=package)
     assert CONFTEST_LINE.format(module=package) in (project / "tests" / "conftest.py").read_text()
-    assert sorted(path.name for path in (project / "src").iterdir()) == [package]
+    notebook = project / "src" / "notebooks" / "explore.py"
+    assert notebook.read_text() == TEAM_NOTEBOOK.format(module=package), "notebook moved or lost"
+    assert (project / "resources" / "explore.yml").read_text() == TEAM_NOTEBOOK_JOB
+    assert sorted(path.name for path in (project / "src").iterdir()) == sorted(
+        [package, "notebooks"]
+    )
 
     files = project_files(project)
     old_imports = [
@@ -159,6 +187,17 @@ def assert_team_edits_kept(project: Path, package: str = PACKAGE) -> None:
     assert not any(errors.values()), errors
 
 
+def assert_migration_report(output: str, package: str = PACKAGE) -> None:
+    """The 0.2.0 migration's output: the notebook stayed, and no line is left naming what moved
+    (the template's new files name none; the team's job names the notebook, which stayed)."""
+    assert (
+        "Left in place (a Databricks notebook, named in resources/explore.yml): "
+        "src/notebooks/explore.py"
+    ) in output, output
+    assert f"They import {package} from its wheel now" in output, output
+    assert "still name the 0.1 layout" not in output, output
+
+
 def test_same_version_update_changes_nothing(tmp_path):
     template = build_template_repo(tmp_path, release_versions=[])
     project = copy_at(template, head_version(), tmp_path / "project")
@@ -167,10 +206,11 @@ def test_same_version_update_changes_nothing(tmp_path):
 
 
 @pytest.mark.parametrize("release", [r["version"] for r in releases()])
-def test_update_from_release_keeps_team_edits(tmp_path, release):
+def test_update_from_release_keeps_team_edits(tmp_path, capfd, release):
     template = build_template_repo(tmp_path, release_versions=[release])
     project = copy_at(template, release, tmp_path / "project")
     make_team_edits(project)
+    capfd.readouterr()
 
     update_to(project, head_version())
 
@@ -186,10 +226,11 @@ def test_update_from_release_keeps_team_edits(tmp_path, release):
         ]:
             assert re.search(rf"^R\d+\t{old}\t{new}$", staged, re.MULTILINE), staged
         assert not list(Path(git(project, "rev-parse", "--git-dir").strip()).glob("copier-*"))
+        assert_migration_report(capfd.readouterr().out)
 
 
 @pytest.mark.skipif(not old_layout_releases(), reason="no 0.1.x release recorded")
-def test_a_package_name_answered_during_the_update_gets_the_package(tmp_path):
+def test_a_package_name_answered_during_the_update_gets_the_package(tmp_path, capfd):
     """Copier asks package_name after the "before" stage, which moved the files under the default
     name: the "after" stage moves them to the answer (here from the user's Copier settings, as an
     interactive answer would)."""
@@ -197,11 +238,13 @@ def test_a_package_name_answered_during_the_update_gets_the_package(tmp_path):
     template = build_template_repo(tmp_path, release_versions=[release])
     project = copy_at(template, release, tmp_path / "project")
     make_team_edits(project)
+    capfd.readouterr()
 
     update_to(project, head_version(), settings=Settings(defaults={"package_name": "churn_model"}))
 
     assert recorded_answers(project)["package_name"] == "churn_model"
     assert_team_edits_kept(project, package="churn_model")
+    assert_migration_report(capfd.readouterr().out, package="churn_model")
 
 
 @pytest.mark.skipif(not old_layout_releases(), reason="no 0.1.x release recorded")
