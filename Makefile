@@ -46,7 +46,7 @@ tags:
 	$(PYTHON) scripts/release.py --restore-tags
 
 ## Benchmarks (DESIGN §8): every measure, recorded in docs/benchmarks.md and benchmarks/results/.
-## Slow (about 12 minutes on 2 cores); run it on a quiet machine. ARGS passes options, e.g. ARGS="--repeats 5".
+## Slow (about 20 minutes on 2 cores, time to first green included); run it on a quiet machine. ARGS passes options, e.g. ARGS="--repeats 5".
 .PHONY: benchmark benchmark-smoke
 benchmark: $(DEV_TOOLS)
 	$(BIN)/python benchmarks/run.py $(ARGS)

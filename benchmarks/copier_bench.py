@@ -9,7 +9,9 @@ The update starts from the newest recorded release (tests/template_repo.py build
 goes to a next release made from the working tree that renames a generated file and ships the
 "before" migration that moves the user's copy with `git mv` (migrations/_helpers.py), as
 docs/updating.md prescribes. The project is committed with a user's edit to that file first; only
-`copier update` is timed.
+`copier update` is timed. The migration is added to copier.yml's own `_migrations`; an update
+from a release older than one of those (e.g. from 0.1.x while 0.2.0 is not released yet) runs
+that migration too.
 """
 
 from __future__ import annotations
@@ -127,24 +129,47 @@ def _add_release_with_migration(repo: Path, version: str) -> None:
     script.parent.mkdir(exist_ok=True)
     script.write_text(MIGRATION_SCRIPT)
     config_file = repo / "copier.yml"
-    config = yaml.safe_load(config_file.read_text())
-    migrations = config.get("_migrations") or []
-    migrations.append(
-        {
-            "version": version,
-            "when": "{{ _stage == 'before' }}",
-            "command": [
-                "{{ _copier_python }}",
-                f"{{{{ _copier_conf.src_path }}}}/migrations/{script.name}",
-            ],
-        }
-    )
-    # Appended as text: the rest of copier.yml stays byte for byte what users get.
-    with config_file.open("a") as file:
-        file.write("\n" + yaml.safe_dump({"_migrations": migrations}, sort_keys=False))
+    migration = {
+        "version": version,
+        "when": "{{ _stage == 'before' }}",
+        "command": [
+            "{{ _copier_python }}",
+            f"{{{{ _copier_conf.src_path }}}}/migrations/{script.name}",
+        ],
+    }
+    before = yaml.safe_load(config_file.read_text()).get("_migrations") or []
+    config_file.write_text(_with_migration(config_file.read_text(), migration))
+    after = yaml.safe_load(config_file.read_text()).get("_migrations")
+    if after != [*before, migration]:
+        raise RuntimeError(f"could not add the migration to {config_file}: nothing measured")
     git(repo, "add", "--all")
     git(repo, "commit", "--quiet", "-m", f"Template {version}")
     git(repo, "tag", version)
+
+
+def _with_migration(text: str, migration: dict) -> str:
+    """copier.yml with `migration` added as the last of its `_migrations`, as text: the rest stays
+    byte for byte what users get."""
+    lines = text.splitlines(keepends=True)
+    key = next((i for i, line in enumerate(lines) if line.rstrip() == "_migrations:"), None)
+    if key is None:
+        return (
+            text.rstrip("\n")
+            + "\n\n"
+            + yaml.safe_dump({"_migrations": [migration]}, sort_keys=False)
+        )
+    end = next(
+        (i for i in range(key + 1, len(lines)) if lines[i][:1] not in ("", " ", "-", "#", "\n")),
+        len(lines),
+    )
+    while end > key + 1 and (not lines[end - 1].strip() or lines[end - 1].startswith("#")):
+        end -= 1  # blank lines and comments before the next key belong to it
+    items = [line for line in lines[key + 1 : end] if line.lstrip().startswith("- ")]
+    indent = " " * (len(items[0]) - len(items[0].lstrip())) if items else "  "
+    item = yaml.safe_dump([migration], sort_keys=False, width=1000)
+    item = "".join(indent + line for line in item.splitlines(keepends=True))
+    tail = "" if lines[end - 1].endswith("\n") else "\n"
+    return "".join([*lines[:end], tail, item, *lines[end:]])
 
 
 def measure_update(repeats: int) -> dict:
@@ -158,8 +183,6 @@ def measure_update(repeats: int) -> dict:
         root = Path(scratch)
         recorded = [release["version"] for release in releases()][-1:]
         template = build_template_repo(root, release_versions=recorded)
-        if "_migrations" in yaml.safe_load((template / "copier.yml").read_text()):
-            raise RuntimeError("copier.yml has its own _migrations: merge, do not append, here")
         old = recorded[0] if recorded else head_version()
         head = Version(head_version())
         new = f"{head.major}.{head.minor + 1}.0"

@@ -39,15 +39,36 @@ def _java() -> str:
     return lines[0].strip() if lines else "unknown"
 
 
+def _template_commit() -> str:
+    """The template repository's commit, `-dirty` when the working tree (what runs) differs."""
+    result = subprocess.run(
+        ["git", "describe", "--always", "--dirty", "--exclude=*"],
+        cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    return result.stdout.strip() or "unknown"
+
+
 def load() -> list[float]:
     return [round(value, 2) for value in os.getloadavg()]
 
 
-def describe(project_python: str) -> dict:
-    """The machine, the date and every version that matters, at the start of a run."""
+def _uv() -> str:
+    uv = Path(sys.executable).with_name("uv")
+    result = subprocess.run([str(uv), "--version"], capture_output=True, text=True, check=False)
+    return result.stdout.split()[1] if result.returncode == 0 else "missing"
+
+
+def project_runtime(project_python: str) -> dict:
+    """The versions installed in a generated project's environment."""
     project = subprocess.run(
         [project_python, "-c", VERSIONS_SCRIPT], capture_output=True, text=True, check=True
     )
+    return json.loads(project.stdout)
+
+
+def describe(project_python: str | None) -> dict:
+    """The machine, the date and every version that matters, at the start of a run (the
+    project's, when a measure runs the benchmark project)."""
     return {
         "date": time.strftime("%Y-%m-%d %H:%M %Z"),
         "cpu": _cpu_model(),
@@ -56,7 +77,12 @@ def describe(project_python: str) -> dict:
         "os": f"{platform.system()} {platform.release()}",
         "java": _java(),
         "load_at_start": load(),
-        "template_tools": {"python": platform.python_version(), "copier": version("copier")},
-        "project_runtime": json.loads(project.stdout),
+        "template_commit": _template_commit(),
+        "template_tools": {
+            "python": platform.python_version(),
+            "copier": version("copier"),
+            "uv": _uv(),
+        },
+        "project_runtime": project_runtime(project_python) if project_python else None,
         "benchmark_python": sys.executable,
     }

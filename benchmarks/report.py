@@ -1,7 +1,8 @@
 """Results as Markdown: the summary against the targets, the details, and before/after.
 
-docs/benchmarks.md keeps its hand-written text; only the part between the two markers below is
-rewritten by a full run.
+docs/benchmarks.md keeps its hand-written text; only the parts between the markers below are
+rewritten: the results of a full run, and the time to first green (a full run, or
+`--only first_green`), each naming the run it comes from.
 """
 
 from __future__ import annotations
@@ -11,6 +12,12 @@ from pathlib import Path
 
 START = "<!-- benchmark-results:start (written by `make benchmark`; edit benchmarks/report.py) -->"
 END = "<!-- benchmark-results:end -->"
+FIRST_GREEN_START = (
+    "<!-- first-green-results:start (written by `make benchmark`; edit benchmarks/report.py) -->"
+)
+FIRST_GREEN_END = "<!-- first-green-results:end -->"
+TOOLS = {"pip": "pip + venv", "uv": "uv"}
+CACHES = {"cold": "cold cache", "warm": "warm cache", "offline": "warm cache, `--offline`"}
 GIB = 2**30
 MILLION = 1_000_000
 
@@ -70,6 +77,18 @@ def summary(results: dict) -> list[dict]:
             "floor: start Spark, create an MLflow store, score once through `spark_udf`",
             results["tool_floor"]["seconds"], "s", None, None,
         )  # fmt: skip
+    if "first_green" in results:
+        variants = results["first_green"]["variants"]
+        for cache in ("cold", "warm", "offline"):
+            for tool in ("pip", "uv"):
+                if f"{tool}_{cache}" in variants:
+                    add(f"time to first green, {TOOLS[tool]}, {CACHES[cache]}",
+                        variants[f"{tool}_{cache}"]["seconds"], "s", None, None)  # fmt: skip
+            if cache in results["first_green"]["uv_over_pip"]:
+                # The offline run is compared with pip's warm run.
+                uv, against = ("uv `--offline`", "warm") if cache == "offline" else ("uv", cache)
+                add(f"time to first green, {uv} / pip + venv, {CACHES[against]}",
+                    results["first_green"]["uv_over_pip"][cache], "x", None, None)  # fmt: skip
     return lines
 
 
@@ -79,6 +98,7 @@ def missing_measures(results: dict, wanted: set[str]) -> list[str]:
         "unit_tests": ["unit_tests"],
         "pipeline": ["pipeline"],
         "inference": ["inference"],
+        "first_green": ["first_green"],
     }
     return [key for measure in wanted for key in keys[measure] if not results.get(key)]
 
@@ -102,22 +122,55 @@ def summary_table(lines: list[dict]) -> str:
     return "\n".join(table)
 
 
-def _machine(results: dict) -> str:
+def _commit(m: dict) -> str:
+    """The template's commit the run rendered (`-dirty`: with uncommitted edits), if recorded."""
+    return f"; template at `{m['template_commit']}`" if "template_commit" in m else ""
+
+
+def _machine_line(m: dict) -> str:
+    return (
+        f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB RAM, {m['os']}; "
+        f"load average (1, 5, 15 min) {m['load_at_start']} at the start, "
+        f"{m['load_at_end']} at the end."
+    )
+
+
+def _tools_line(m: dict) -> str:
+    tools = m["template_tools"]
+    uv = f", uv {tools['uv']}" if "uv" in tools else ""
+    return f"- Template tools: Python {tools['python']}, copier {tools['copier']}{uv}."
+
+
+def _project_line(results: dict) -> str:
     m = results["machine"]
     runtime = m["project_runtime"]
+    # Runs before the one-package layout (0.2) recorded no project details.
+    before_0_2 = {
+        "runtime": "17.3",
+        "installed_with": "pip into a venv, the 0.1 layout's code on PYTHONPATH",
+    }
+    project = results.get("project", before_0_2)
+    package = f"package `{project['package_name']}`, " if "package_name" in project else ""
+    installed = (
+        f"; installed with {project['installed_with']}" if "installed_with" in project else ""
+    )
+    return (
+        f"- Generated project (default answers: {package}runtime {project['runtime']}"
+        f"{installed}): Python {runtime['python']}, PySpark {runtime['pyspark']}, MLflow "
+        f"{runtime['mlflow']}, scikit-learn {runtime['scikit-learn']}, pandas {runtime['pandas']}, "
+        f"pyarrow {runtime['pyarrow']}; {m['java']}."
+    )
+
+
+def _machine(results: dict) -> str:
+    m = results["machine"]
     return "\n".join(
         [
             f"- Date: {m['date']}; whole run {results['total_seconds'] / 60:.0f} min; "
-            f"{results['settings']['repeats']} runs per measure, medians shown.",
-            f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB RAM, {m['os']}; "
-            f"load average (1, 5, 15 min) {m['load_at_start']} at the start, "
-            f"{m['load_at_end']} at the end.",
-            f"- Template tools: Python {m['template_tools']['python']}, copier "
-            f"{m['template_tools']['copier']}.",
-            f"- Generated project (default answers, runtime 17.3): Python {runtime['python']}, "
-            f"PySpark {runtime['pyspark']}, MLflow {runtime['mlflow']}, scikit-learn "
-            f"{runtime['scikit-learn']}, pandas {runtime['pandas']}, pyarrow {runtime['pyarrow']}; "
-            f"{m['java']}.",
+            f"{results['settings']['repeats']} runs per measure, medians shown{_commit(m)}.",
+            _machine_line(m),
+            _tools_line(m),
+            _project_line(results),
         ]
     )
 
@@ -145,12 +198,12 @@ def _details(results: dict) -> str:
         parts += [
             "### Local pipeline, per step (seconds)",
             "",
-            "First run on a fresh `.local/` (`python -m common.local_pipeline` on data written by "
-            "`python -m common.sample_data --rows N`). End to end is the wall time of the process, "
-            "interpreter start included; peak RSS sums every process of the tree (Python, the "
-            "JVM, Spark's Python workers); CPU is user + system time of the tree. Spark starts in "
-            "the background while the pipeline imports its steps and opens the MLflow store, so "
-            "the steps need not add up to the whole.",
+            "First run on a fresh `.local/` of what `make pipeline` runs, on data written by the "
+            "project's sample-data module with `--rows N`. End to end is the wall time of the "
+            "process, interpreter start included; peak RSS sums every process of the tree "
+            "(Python, the JVM, Spark's Python workers); CPU is user + system time of the tree. "
+            "Spark starts in the background while the pipeline imports its steps and opens the "
+            "MLflow store, so the steps need not add up to the whole.",
             "",
             _pipeline_table(results["pipeline"]),
             "",
@@ -274,6 +327,119 @@ def write_docs(docs: Path, results: dict, output: Path, results_dir: Path) -> No
         head = text[: text.index(START.split(" (")[0])]
         tail = text[text.index(END) + len(END) :]
         text = head + section + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    docs.write_text(text)
+
+
+def _gib(count: int | None) -> str:
+    return "—" if count is None else f"{count / GIB:.2f} GiB"
+
+
+def _first_green_table(fg: dict) -> str:
+    variants = fg["variants"]
+    phases = ("copy", "install", "tests")
+    header = ["cache", "tool", *phases, "copy → green"]
+    table = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for cache in ("cold", "warm", "offline"):
+        pip = variants.get(f"pip_{'warm' if cache == 'offline' else cache}")
+        uv = variants.get(f"uv_{cache}")
+        rows = [("pip", pip), ("uv", uv)] if cache != "offline" else [("uv", uv)]
+        for tool, variant in rows:
+            if variant:
+                cells = [f"{variant['phases'][phase]:.1f} s" for phase in phases]
+                total = f"**{variant['seconds']:.1f} s**"
+                table.append(f"| {CACHES[cache]} | {TOOLS[tool]} | " + " | ".join(cells) +
+                             f" | {total} |")  # fmt: skip
+        if pip and uv:
+            ratios = [f"{uv['phases'][phase] / pip['phases'][phase]:.2f}x" for phase in phases]
+            versus = "uv / pip" if cache != "offline" else "uv `--offline` / pip, warm"
+            total = f"**{uv['seconds'] / pip['seconds']:.2f}x**"
+            table.append(f"| {CACHES[cache]} | {versus} | " + " | ".join(ratios) + f" | {total} |")
+    return "\n".join(table)
+
+
+def _first_green_runs(fg: dict) -> str:
+    """Every run, in the order they ran."""
+    header = ["#", "tool", "cache", "copy → green", "install (CPU)", "tests (CPU)",
+              "built from source", "cache after install"]  # fmt: skip
+    table = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for number, run in enumerate(fg["runs"], 1):
+        install, tests = run["phases"]["install"], run["phases"]["tests"]
+        cells = [
+            str(number),
+            TOOLS[run["tool"]],
+            CACHES[run["cache"]],
+            f"{run['seconds']:.1f} s",
+            f"{install['seconds']:.1f} s ({install['cpu_seconds']:.0f} s)",
+            f"{tests['seconds']:.1f} s ({tests['cpu_seconds']:.0f} s)",
+            ", ".join(run["built_from_source"]) or "nothing",
+            _gib(run["cache_bytes_after_install"]),
+        ]
+        table.append("| " + " | ".join(cells) + " |")
+    archives = [f"{run['class_archive_seconds']:.1f}" for run in fg["runs"]
+                if "class_archive_seconds" in run]  # fmt: skip
+    notes = [f"Tests: {', '.join(sorted({str(run['passed']) for run in fg['runs']}))} passed."]
+    if archives:
+        notes.append(
+            "`make install`'s Spark class archive, written after each `--offline` run and counted "
+            f"in no total: {', '.join(archives)} s."
+        )
+    return "\n".join(table) + "\n\n" + " ".join(notes)
+
+
+def first_green_section(results: dict, output: Path, results_dir: Path) -> str:
+    fg = results["first_green"]
+    m = results["machine"]
+    runtime = m["project_runtime"]
+    repeats = results["settings"].get("first_green_repeats", 1)
+    pips = sorted({run["versions"]["pip"] for run in fg["runs"] if run["tool"] == "pip"})
+    return "\n".join(
+        [
+            FIRST_GREEN_START,
+            "",
+            "### Time to first green",
+            "",
+            f"- Date: {m['date']}; {repeats} run{'s' if repeats > 1 else ''} of each variant"
+            f"{', medians shown' if repeats > 1 else ''}{_commit(m)}; raw results: "
+            f"`{output.relative_to(results_dir.parent.parent)}`.",
+            _machine_line(m),
+            f"- Tools: copier {m['template_tools']['copier']}, {fg['uv']}, pip "
+            f"{', '.join(pips) or '—'} (what `python -m venv --upgrade-deps` installs); both on "
+            f"{fg['python']} (Python {runtime['python']}).",
+            f"- Generated project (default answers): PySpark {runtime['pyspark']} (an sdist: "
+            f"built on a cold install), MLflow {runtime['mlflow']}, scikit-learn "
+            f"{runtime['scikit-learn']}, pandas {runtime['pandas']}, pyarrow "
+            f"{runtime['pyarrow']}; {m['java']}.",
+            "",
+            _first_green_table(fg),
+            "",
+            "Each cell is the median of its column's runs, so phases need not add up to the "
+            "total; CPU is user + system time of the process tree."
+            if repeats > 1
+            else "CPU is user + system time of the process tree.",
+            "",
+            "Every run, in order:",
+            "",
+            _first_green_runs(fg),
+            "",
+            FIRST_GREEN_END,
+        ]
+    )
+
+
+def write_first_green_docs(docs: Path, results: dict, output: Path, results_dir: Path) -> None:
+    """Rewrite the time to first green section; placed after the full run's results at first."""
+    section = first_green_section(results, output, results_dir)
+    text = docs.read_text() if docs.exists() else "# Benchmarks\n"
+    start = FIRST_GREEN_START.split(" (")[0]
+    if start in text and FIRST_GREEN_END in text:
+        head = text[: text.index(start)]
+        tail = text[text.index(FIRST_GREEN_END) + len(FIRST_GREEN_END) :]
+        text = head + section + tail
+    elif END in text:
+        at = text.index(END) + len(END)
+        text = text[:at] + "\n\n" + section + text[at:]
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
     docs.write_text(text)

@@ -4,7 +4,12 @@
     make benchmark-smoke    # tiny sizes, one repeat, nothing recorded: proves the benchmarks run
 
 Options: --sizes 10000 100000, --repeats 5, --only copier pipeline, --label before (a run kept
-for comparison, e.g. before a fix; it does not rewrite the docs).
+for comparison, e.g. before a fix; it does not rewrite the docs). A run of some measures only
+(--only) is recorded as results/<date>-<measures>.json; of the docs, it rewrites only the time to
+first green section, when it measured that.
+
+Time to first green runs once per full run (--repeats sets it too): each run installs PySpark &
+co. five times, twice from an empty cache (first_green.py).
 
 Benchmarks are not tests: nothing here fails on a slow number, only on a broken measure.
 """
@@ -18,6 +23,7 @@ import time
 from pathlib import Path
 
 import copier_bench
+import first_green
 import machine
 import project_bench
 import report
@@ -25,17 +31,25 @@ from support import BUILD, REPO_ROOT, log
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DOCS = REPO_ROOT / "docs" / "benchmarks.md"
-MEASURES = ("copier", "unit_tests", "pipeline", "inference")
-FULL = {"sizes": [10_000, 100_000, 1_000_000], "repeats": 3}
-SMOKE = {"sizes": [2_000], "repeats": 1}
+MEASURES = ("copier", "unit_tests", "pipeline", "inference", "first_green")
+PROJECT_MEASURES = {"unit_tests", "pipeline", "inference"}
+FULL = {"sizes": [10_000, 100_000, 1_000_000], "repeats": 3, "first_green_repeats": 1}
+SMOKE = {"sizes": [2_000], "repeats": 1, "first_green_repeats": 1}
 
 
-def run(sizes: list[int], repeats: int, only: set[str]) -> dict:
-    project = project_bench.open_project()
+def run(sizes: list[int], repeats: int, first_green_repeats: int, only: set[str],
+        smoke: bool) -> dict:  # fmt: skip
+    # The smoke's time to first green installs into the benchmark project's environment.
+    needs_project = only & PROJECT_MEASURES or (smoke and "first_green" in only)
+    project = project_bench.open_project(smoke) if needs_project else None
     results: dict = {
-        "machine": machine.describe(project.python),
-        "settings": {"sizes": sizes, "repeats": repeats},
-    }
+        "machine": machine.describe(project.python if project else None),
+        "settings": {
+            "sizes": sizes, "repeats": repeats, "first_green_repeats": first_green_repeats,
+        },
+    }  # fmt: skip
+    if project:
+        results["project"] = project.describe()
     started = time.perf_counter()
     if "copier" in only:
         results["copy"] = copier_bench.measure_copy(max(repeats, 3))
@@ -53,6 +67,14 @@ def run(sizes: list[int], repeats: int, only: set[str]) -> dict:
             results["inference"] = project_bench.measure_inference(
                 project, Path(pipelines[-1]["local_dir"]), repeats
             )
+    if "first_green" in only:
+        # Last: its installs and test runs are the heaviest load on the machine.
+        results["first_green"] = first_green.measure(
+            first_green_repeats, smoke_project=project if smoke else None
+        )
+        if results["machine"]["project_runtime"] is None:
+            uv_runs = [r for r in results["first_green"]["runs"] if r["tool"] == "uv"]
+            results["machine"]["project_runtime"] = uv_runs[-1]["versions"]
     results["machine"]["load_at_end"] = machine.load()
     results["total_seconds"] = time.perf_counter() - started
     results["summary"] = report.summary(results)
@@ -69,22 +91,38 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     preset = SMOKE if args.smoke else FULL
     sizes = args.sizes or preset["sizes"]
-    results = run(sizes, args.repeats or preset["repeats"], set(args.only))
+    only = set(args.only)
+    results = run(
+        sizes,
+        args.repeats or preset["repeats"],
+        args.repeats or preset["first_green_repeats"],
+        only,
+        args.smoke,
+    )
     results["label"] = "smoke" if args.smoke else args.label
+    partial = only != set(MEASURES)
 
     if args.smoke:
         output = BUILD / "smoke.json"
     else:
-        name = time.strftime("%Y-%m-%d") + (f"-{args.label}" if args.label else "")
-        output = RESULTS / f"{name}.json"
+        parts = [time.strftime("%Y-%m-%d")]
+        if partial:
+            parts += [name.replace("_", "-") for name in MEASURES if name in only]
+        if args.label:
+            parts.append(args.label)
+        output = RESULTS / f"{'-'.join(parts)}.json"
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(results, indent=2) + "\n")
     log(f"raw results: {output.relative_to(REPO_ROOT)}")
     print(report.summary_table(results["summary"]))
-    if not args.smoke and not args.label and set(args.only) == set(MEASURES):
-        report.write_docs(DOCS, results, output, RESULTS)
-        log(f"tables written to {DOCS.relative_to(REPO_ROOT)}")
-    missing = report.missing_measures(results, set(args.only))
+    if not args.smoke and not args.label:
+        if not partial:
+            report.write_docs(DOCS, results, output, RESULTS)
+        if "first_green" in only:
+            report.write_first_green_docs(DOCS, results, output, RESULTS)
+        if not partial or "first_green" in only:
+            log(f"tables written to {DOCS.relative_to(REPO_ROOT)}")
+    missing = report.missing_measures(results, only)
     if missing:
         log(f"no result for: {', '.join(missing)}")
         return 1

@@ -2,24 +2,28 @@
 inference step runs) against the model's own `predict` on a pandas frame already in memory.
 
 Runs with the project's interpreter after a local pipeline run, in the same MLOPS_LOCAL_DIR (its
-feature table and champion). Prints one BENCHMARK-REPORT JSON line.
+feature table and champion): `python time_batch_scoring.py PACKAGE [REPEATS]`. Prints one
+BENCHMARK-REPORT JSON line.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import statistics
 import sys
 import time
 
 import mlflow
-from common import config, naming
-from common.data import features_and_label
-from common.spark import get_spark, read_table
-from common.tracking import alias_version, model_uri, setup_mlflow
-from inference import batch_inference
 
-REPEATS = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+PACKAGE = sys.argv[1]
+REPEATS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+config = importlib.import_module(f"{PACKAGE}.config")
+naming = importlib.import_module(f"{PACKAGE}.naming")
+data = importlib.import_module(f"{PACKAGE}.data")
+spark_module = importlib.import_module(f"{PACKAGE}.spark")
+tracking = importlib.import_module(f"{PACKAGE}.tracking")
+batch_inference = importlib.import_module(f"{PACKAGE}.inference.batch_inference")
 
 
 def _times(action, repeats: int) -> list[float]:
@@ -34,19 +38,19 @@ def _times(action, repeats: int) -> list[float]:
 defaults = config.LOCAL_DEFAULTS
 catalog, schema = defaults["catalog"], defaults["schema"]
 name = naming.model_name(catalog, schema, defaults["model_name"])
-spark = get_spark()
-version = alias_version(setup_mlflow(), name, naming.CHAMPION)
+spark = spark_module.get_spark()
+version = tracking.alias_version(tracking.setup_mlflow(), name, naming.CHAMPION)
 if version is None:
     raise SystemExit(f"{name} has no champion: run the local pipeline first")
 
-features = read_table(spark, naming.feature_table(catalog, schema))
+features = spark_module.read_table(spark, naming.feature_table(catalog, schema))
 frame = features.toPandas()
-inputs, _ = features_and_label(frame)
+inputs, _ = data.features_and_label(frame)
 rows = len(inputs)
 
-model = mlflow.sklearn.load_model(model_uri(name, version))
+model = mlflow.sklearn.load_model(tracking.model_uri(name, version))
 predict = _times(lambda: model.predict(inputs), REPEATS)
-pyfunc = mlflow.pyfunc.load_model(model_uri(name, version))
+pyfunc = mlflow.pyfunc.load_model(tracking.model_uri(name, version))
 pyfunc_predict = _times(lambda: pyfunc.predict(inputs), REPEATS)
 
 # The batch step's own scoring expression; the "noop" sink makes Spark compute every row.

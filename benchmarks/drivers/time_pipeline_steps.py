@@ -1,5 +1,6 @@
-"""Run the generated project's local pipeline (`common.local_pipeline.main`, unchanged) and time
-each step. Runs with the project's own interpreter; prints one BENCHMARK-REPORT JSON line.
+"""Run the generated project's local pipeline (`<package>.local.pipeline.main`, unchanged) and time
+each step. Runs with the project's own interpreter (`python time_pipeline_steps.py PACKAGE`);
+prints one BENCHMARK-REPORT JSON line.
 
 The pipeline imports its steps when it needs them, so each step function is wrapped as its
 module is imported (an import hook): the code that runs, and when it runs, is exactly what
@@ -9,22 +10,26 @@ whole.
 
 from __future__ import annotations
 
+import importlib
 import importlib.abc
-import importlib.machinery
 import json
 import sys
 import time
 
 START = time.perf_counter()
+PACKAGE = sys.argv[1]
 seconds: dict[str, float] = {}
 
 # module -> (function, step name)
 TIMED = {
-    "common.spark": ("get_spark", "spark_session"),
-    "feature_engineering.features": ("run", "features"),
-    "training.train": ("run", "train"),
-    "training.evaluate": ("run", "evaluate"),
-    "inference.batch_inference": ("run", "batch_inference"),
+    f"{PACKAGE}.{module}": timed
+    for module, timed in {
+        "spark": ("get_spark", "spark_session"),
+        "feature_engineering.features": ("run", "features"),
+        "training.train": ("run", "train"),
+        "training.evaluate": ("run", "evaluate"),
+        "inference.batch_inference": ("run", "batch_inference"),
+    }.items()
 }
 
 
@@ -45,7 +50,13 @@ class _TimeSteps(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
         if name not in TIMED:
             return None
-        spec = importlib.machinery.PathFinder.find_spec(name, path)
+        # The spec the other finders give: however the project is installed (editable or not).
+        spec = None
+        for finder in sys.meta_path:
+            if finder is not self and hasattr(finder, "find_spec"):
+                spec = finder.find_spec(name, path, target)
+                if spec is not None:
+                    break
         if spec is None or spec.loader is None:
             return spec
         execute = spec.loader.exec_module
@@ -59,7 +70,7 @@ class _TimeSteps(importlib.abc.MetaPathFinder):
 
 
 sys.meta_path.insert(0, _TimeSteps())
-from common import local_pipeline  # noqa: E402 (after the hook)
+local_pipeline = importlib.import_module(f"{PACKAGE}.local.pipeline")  # after the hook
 
 seconds["imports"] = time.perf_counter() - START
 begin = time.perf_counter()

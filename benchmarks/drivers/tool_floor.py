@@ -3,12 +3,15 @@
 Starts a local Spark session as the project's tests do, creates an MLflow SQLite store, logs a
 tiny scikit-learn model and scores 10 rows through `spark_udf`: the least any run that checks
 scoring the way the project does can cost, before the project's own work. Runs with the project's
-interpreter in an empty MLOPS_LOCAL_DIR; prints one BENCHMARK-REPORT JSON line.
+interpreter in an empty MLOPS_LOCAL_DIR (`python tool_floor.py PACKAGE`); prints one
+BENCHMARK-REPORT JSON line.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
+import sys
 import time
 
 START = time.perf_counter()
@@ -23,9 +26,10 @@ def lap(step: str, since: float) -> float:
 
 import mlflow  # noqa: E402 (timed)
 import pandas as pd  # noqa: E402
-from common.spark import get_spark  # noqa: E402
-from common.tracking import setup_mlflow  # noqa: E402
 from sklearn.linear_model import LinearRegression  # noqa: E402
+
+get_spark = importlib.import_module(f"{sys.argv[1]}.spark").get_spark
+setup_mlflow = importlib.import_module(f"{sys.argv[1]}.tracking").setup_mlflow
 
 begin = lap("imports", START)
 spark = get_spark("floor", quick_start=True)
