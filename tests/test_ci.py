@@ -373,8 +373,7 @@ def test_github_flow(ci_render, name):
     assert commands(pre["steps"], "run") == [
         f"databricks bundle validate --strict --target {stage}",
         f"databricks bundle deploy --target {stage}",
-        f"databricks bundle run --target {stage} training_pipeline"
-        " --params fail_on_rejection=false",
+        f"databricks bundle run --target {stage} training_pipeline",
     ]
     assert (prod["environment"], prod["if"], prod["needs"]) == (
         "prod",
@@ -418,8 +417,7 @@ def test_gitlab_flow(ci_render, name):
     assert pre["script"] == [
         f"databricks bundle validate --strict --target {stage}",
         f"databricks bundle deploy --target {stage}",
-        f"databricks bundle run --target {stage} training_pipeline"
-        " --params fail_on_rejection=false",
+        f"databricks bundle run --target {stage} training_pipeline",
     ]
     assert prod["rules"] == [
         {"if": '$CI_PIPELINE_SOURCE == "push" && $CI_COMMIT_BRANCH == "release"'}
@@ -467,8 +465,7 @@ def test_azure_devops_flow(ci_render, name):
     assert steps[stage] == [
         f"databricks bundle validate --strict --target {stage}",
         f"databricks bundle deploy --target {stage}",
-        f"databricks bundle run --target {stage} training_pipeline"
-        " --params fail_on_rejection=false",
+        f"databricks bundle run --target {stage} training_pipeline",
     ]
     assert steps["prod"] == [
         "databricks bundle validate --strict --target prod",

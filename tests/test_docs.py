@@ -440,7 +440,7 @@ def bundle_arguments(args: list[str]) -> tuple[dict[str, str], list[str]]:
 
 
 def test_bundle_argument_parsing():
-    argv = shlex.split("--target staging training_pipeline --params fail_on_rejection=false")
+    argv = shlex.split("--target staging training_pipeline --params run_label=nightly")
     assert bundle_arguments(argv) == ({"target": "staging"}, ["training_pipeline"])
     assert bundle_arguments(["-t", "dev", "--strict"]) == ({"target": "dev"}, [])
 
@@ -518,7 +518,8 @@ def test_getting_started_scripted_copy_renders_a_project(copier_template, tmp_pa
 # Fragments quoted word for word on the page, and where the wording comes from.
 GENERATED_CODE_MESSAGES = [
     "was not promoted: ",
-    "does not beat the champion (version",
+    "not better than the champion's ",
+    "Nothing to promote; this is not an error.",
     "The champion stays version",
     ", required ",
     "version yet: run the training pipeline until a model passes evaluation, then run batch "
@@ -527,7 +528,6 @@ GENERATED_CODE_MESSAGES = [
     "No training files could be read from ",
     "have no data rows",
     "rows have no valid label",
-    "Not promoted, and not failing (fail_on_rejection=false): ",
     "Not parameters of this step (job parameters reach every task): ",
 ]
 COPIER_MESSAGES = [

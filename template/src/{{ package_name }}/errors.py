@@ -6,7 +6,7 @@ class InputDataError(ValueError):
 
 
 class PromotionRejected(RuntimeError):
-    """The challenger failed a threshold or did not beat the champion: the gate blocks the job."""
+    """The challenger misses an absolute threshold: the gate stops the job."""
 
 
 class NoChampionError(RuntimeError):
