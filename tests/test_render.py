@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 from answer_sets import answer_sets, questions
-from bundle_validation import bundle_targets, require_schema, validate_project
+from bundle_validation import bundle_targets, merge_bundle, require_schema, validate_project
 from yamllint import linter
 from yamllint.config import YamlLintConfig
 
@@ -135,3 +135,22 @@ def test_bundle_validates_on_every_target(render, name):
         for error in target_errors
     ]
     assert not errors, "\n".join(errors)
+
+
+DEPLOYER = "${workspace.current_user.userName}"
+
+
+@pytest.mark.parametrize("name", ["defaults", "contrast"])
+def test_each_target_names_the_identity_that_deploys_it(render, name):
+    """A person deploys dev; CI's service principal deploys staging and prod, and the permissions
+    API takes a service principal only as service_principal_name (its application ID)."""
+    project = render(name)
+    for target in bundle_targets(project):
+        tree, _ = merge_bundle(project, target)
+        deployers = [
+            entry
+            for entry in tree["permissions"]
+            if DEPLOYER in entry.values() and entry["level"] == "CAN_MANAGE"
+        ]
+        key = "user_name" if target == "dev" else "service_principal_name"
+        assert deployers == [{"level": "CAN_MANAGE", key: DEPLOYER}], (target, tree["permissions"])
