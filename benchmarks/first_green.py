@@ -58,7 +58,7 @@ from pathlib import Path
 
 import project_bench
 import support  # noqa: F401 (imported first: it puts tests/ on sys.path)
-from project_env import UV
+from project_env import UV, package_of
 from support import BUILD, log, median, run_measured
 from template_repo import build_template_repo, head_version
 
@@ -225,7 +225,7 @@ def run_variant(
     }
     if tool == "uv" and cache_state == "offline":
         # `make install`'s second step, after the tests so that neither tool's tests use it.
-        package = _package(project)
+        package = package_of(project)
         archive = [str(UV), "run", "python", "-m", f"{package}.local.class_archive"]
         finished = run_measured(archive, project, env, INTERVAL, timeout=INSTALL_TIMEOUT)
         result["class_archive_seconds"] = finished.seconds
@@ -235,11 +235,6 @@ def run_variant(
         + f"; {result['passed']} {'collected' if smoke else 'passed'})"
     )
     return result
-
-
-def _package(project: Path) -> str:
-    answers = (project / ".copier-answers.yml").read_text()
-    return re.search(r"^package_name: (\S+)$", answers, re.M).group(1)
 
 
 def _uv_version() -> str:

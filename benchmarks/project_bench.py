@@ -25,16 +25,14 @@ shipped sample's schema, resampled deterministically with a little noise.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import copier
 import support  # noqa: F401 (imported first: it puts tests/ on sys.path)
 import yaml
-from project_env import UV, clean_env, runtime_pins
+from project_env import UV, clean_env, environment_for, package_of
 from support import BUILD, DRIVERS, log, median, read_report, run_measured
 from template_repo import build_template_repo, head_version
 
@@ -57,9 +55,8 @@ class Project:
             unsafe=False, quiet=True,
         )  # fmt: skip
         self.answers = yaml.safe_load((self.path / ".copier-answers.yml").read_text())
-        self.package = self.answers["package_name"]
-        key = hashlib.sha256("\n".join([sys.version, *runtime_pins(self.path)]).encode())
-        self.venv = VENVS / key.hexdigest()[:12]
+        self.package = package_of(self.path)
+        self.venv = environment_for(self.path, VENVS)
         self.python = str(self.venv / "bin" / "python")
         self._runs = 0
         # `make install`: uv sync, then the Spark class archive (once per kept environment).

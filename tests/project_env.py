@@ -33,10 +33,16 @@ def runtime_pins(project: Path) -> list[str]:
     return sorted(requirement for group in groups for requirement in group)
 
 
-def environment_for(project: Path) -> Path:
-    """The shared environment of the project's pins (created on first use by uv sync)."""
+def environment_for(project: Path, venvs: Path = VENVS) -> Path:
+    """The shared environment of the project's pins in `venvs` (created on first use by uv
+    sync)."""
     key = hashlib.sha256("\n".join([sys.version, *runtime_pins(project)]).encode()).hexdigest()
-    return VENVS / key[:12]
+    return venvs / key[:12]
+
+
+def package_of(project: Path) -> str:
+    """The project's package (and distribution) name."""
+    return tomllib.loads((project / "pyproject.toml").read_text())["project"]["name"]
 
 
 def clean_env(project: Path, **extra: str) -> dict[str, str]:
@@ -78,8 +84,7 @@ def install(project: Path) -> Path:
     run([UV, "sync", "--quiet"], project, timeout=INSTALL_TIMEOUT)
     venv = environment_for(project)
     if not (venv / "spark-classes.jsa").is_file():
-        package = tomllib.loads((project / "pyproject.toml").read_text())["project"]["name"]
-        run([UV, "run", "python", "-m", f"{package}.local.class_archive"], project)
+        run([UV, "run", "python", "-m", f"{package_of(project)}.local.class_archive"], project)
     return venv
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import copier
 import pytest
 import yaml
-from project_env import UV, clean_env, install, run, uv_run
+from project_env import UV, clean_env, install, package_of, run, uv_run
 
 pytestmark = pytest.mark.slow
 
@@ -65,10 +65,6 @@ def installed(request, copier_template: Path, tmp_path_factory) -> tuple[dict, P
     return answers, project, install(project)
 
 
-def _package(project: Path) -> str:
-    return yaml.safe_load((project / ".copier-answers.yml").read_text())["package_name"]
-
-
 def test_generated_project_tests_pass(installed):
     answers, project, _ = installed
     output = uv_run(project, "pytest", "-q", "-p", "no:cacheprovider")
@@ -84,7 +80,7 @@ def test_local_spark_loads_its_classes_from_the_archive(installed, tmp_path):
     """`make install`'s class archive is really mapped: Spark's classes come from it, not the jars
     (so a local session starts seconds sooner; see docs/benchmarks.md)."""
     _, project, venv = installed
-    start = f"from {_package(project)}.spark import get_spark; get_spark().range(3).count()"
+    start = f"from {package_of(project)}.spark import get_spark; get_spark().range(3).count()"
     env = {
         **clean_env(project),
         "MLOPS_LOCAL_DIR": str(tmp_path / "local"),
@@ -104,7 +100,7 @@ def test_local_pipeline_promotes_then_gates_and_appends(installed):
     answers, project, _ = installed
     rows = SAMPLE_ROWS[answers["problem_type"]]
     metric = PRIMARY_METRIC[answers["problem_type"]]
-    pipeline = ["python", "-m", f"{_package(project)}.local.pipeline"]
+    pipeline = ["python", "-m", f"{package_of(project)}.local.pipeline"]
     shutil.rmtree(project / ".local", ignore_errors=True)
 
     first = _summary(uv_run(project, *pipeline))
@@ -129,7 +125,7 @@ def test_wheel_holds_the_package_and_the_jobs_entry_points(installed, tmp_path):
     """What `databricks bundle deploy` builds (artifacts: uv build --wheel) is what the jobs need:
     the package without its laptop-only code, and every entry point a task names."""
     _, project, _ = installed
-    package = _package(project)
+    package = package_of(project)
     run([UV, "build", "--wheel", "--out-dir", tmp_path], project)
     (wheel,) = tmp_path.glob(f"{package}-*.whl")
     with zipfile.ZipFile(wheel) as archive:
