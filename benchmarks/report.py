@@ -63,7 +63,8 @@ def summary(results: dict) -> list[dict]:
         inference = results["inference"]
         at_million = inference["rows"] == MILLION
         add(
-            f"batch inference, `spark_udf` / model's `predict` rows/s, {_rows(inference['rows'])}",
+            f"batch inference, {_scoring(inference)} / model's `predict` rows/s, "
+            f"{_rows(inference['rows'])}",
             inference["ratio"],
             "x",
             "≥ 0.5x at 1M" if at_million else None,
@@ -175,6 +176,12 @@ def _machine(results: dict) -> str:
     )
 
 
+def _scoring(inference: dict) -> str:
+    """How the batch step scored in that run: `spark_udf` before the generated project's 0.3
+    layout (runs recorded then name nothing), its `scoring.score` pandas UDF since."""
+    return inference.get("scoring", "`spark_udf`")
+
+
 def _pipeline_table(runs: list[dict]) -> str:
     steps = ["imports", "spark_session", "features", "train", "evaluate", "batch_inference"]
     header = ["rows", "end to end", *[s.replace("_", " ") for s in steps], "peak RSS", "CPU"]
@@ -219,10 +226,10 @@ def _details(results: dict) -> str:
             f"{i['predict_rows_per_second']:,.0f} |",
             f"| `mlflow.pyfunc` model's `predict` (schema enforcement added) | "
             f"{i['pyfunc_predict_rows_per_second']:,.0f} |",
-            f"| `spark_udf`, the batch step's expression, feature table read included | "
+            f"| {_scoring(i)}, the batch step's expression, feature table read included | "
             f"{i['spark_udf_rows_per_second']:,.0f} |",
             "",
-            f"The first `spark_udf` pass, which starts the Python workers and loads the model in "
+            f"The first {_scoring(i)} pass, which starts the Python workers and loads the model in "
             f"each, took {i['spark_udf_first_seconds']:.1f} s; later passes are the median above. "
             f"Arrow batches of {i['arrow_batch_rows']:,} rows.",
             "",

@@ -47,6 +47,7 @@ CUSTOM_VALUES = {
     "prod_service_principal": "6f1c2c1e-9d1b-4a3e-8f1e-2b7c4d5e6f70",
     "ml_engineers_group": "ML Platform Engineers",
     "data_scientists_group": "analysts",
+    "notification_emails": "ml-oncall@example.com, j.doe+alerts@corp.example.co.uk",
     "training_schedule": "0 30 2 ? * MON-FRI",
     "inference_schedule": "0 15 6 * * ?",
 }

@@ -949,6 +949,30 @@ def _spark_version_rules(bundle: _Bundle) -> Iterator[str]:
             )
 
 
+def _single_node_rules(bundle: _Bundle) -> Iterator[str]:
+    """The CLI's warning for a job cluster without workers that is not set up as a single node
+    (bundle/config/validate/single_node_cluster.go)."""
+    for _, key, body in _resources(bundle.tree, "jobs"):
+        clusters = [c.get("new_cluster") for c in body.get("job_clusters") or []]
+        clusters += [t.get("new_cluster") for t in body.get("tasks") or []]
+        for cluster in clusters:
+            if not isinstance(cluster, dict) or cluster.get("num_workers", 1) != 0:
+                continue
+            if cluster.get("is_single_node") is True or cluster.get("policy_id"):
+                continue
+            conf, tags = cluster.get("spark_conf") or {}, cluster.get("custom_tags") or {}
+            if not (
+                conf.get("spark.databricks.cluster.profile") == "singleNode"
+                and str(conf.get("spark.master", "")).startswith("local")
+                and tags.get("ResourceClass") == "SingleNode"
+            ):
+                yield (
+                    f"resources.jobs.{key}: a cluster with num_workers 0 is not configured as a "
+                    "single node (spark_conf profile singleNode, spark.master local[*], "
+                    "custom_tags ResourceClass SingleNode)"
+                )
+
+
 def _file_arrival_rules(bundle: _Bundle) -> Iterator[str]:
     volumes = {key: body for _, key, body in _resources(bundle.tree, "volumes")}
     roots = [
@@ -1059,6 +1083,7 @@ _PLATFORM_RULES = (
     _default_target_rules,
     _serving_route_rules,
     _spark_version_rules,
+    _single_node_rules,
     _file_arrival_rules,
     _wheel_task_rules,
 )

@@ -635,6 +635,22 @@ def test_ml_runtime_key(tmp_path):
     assert_error(write_bundle(tmp_path, jobs=jobs), "not a runtime key")
 
 
+def test_a_cluster_without_workers_must_be_a_single_node(tmp_path):
+    """The CLI warns about num_workers 0 without the single-node settings."""
+    bare = jobs_yml("            num_workers: 1\n", "            num_workers: 0\n")
+    assert_error(write_bundle(tmp_path, jobs=bare), "not configured as a single node")
+    single_node = jobs_yml(
+        "            num_workers: 1\n",
+        "            num_workers: 0\n"
+        "            spark_conf:\n"
+        "              spark.databricks.cluster.profile: singleNode\n"
+        '              spark.master: "local[*, 4]"\n'
+        "            custom_tags:\n"
+        "              ResourceClass: SingleNode\n",
+    )
+    assert errors_of(write_bundle(tmp_path, jobs=single_node)) == []
+
+
 def test_file_arrival_url_must_be_in_a_declared_volume(tmp_path):
     jobs = jobs_yml("/landing/", "/input/training_data")
     assert_error(write_bundle(tmp_path, jobs=jobs), "not inside a volume")

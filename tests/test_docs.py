@@ -397,8 +397,11 @@ def test_uv_run_parsing():
 
 
 def test_bundle_run_commands_name_real_jobs_and_targets(default_project):
-    jobs = yaml.safe_load((default_project / "resources" / "jobs.yml").read_text())
-    job_keys = set(jobs["resources"]["jobs"])
+    job_keys = {
+        key
+        for path in (default_project / "resources").glob("*.yml")
+        for key in (yaml.safe_load(path.read_text())["resources"].get("jobs") or {})
+    }
     bundle_targets = set(
         yaml.safe_load((default_project / "databricks.yml").read_text())["targets"]
     )
@@ -524,8 +527,10 @@ GENERATED_CODE_MESSAGES = [
     ", required ",
     "version yet: run the training pipeline until a model passes evaluation, then run batch "
     "inference again.",
-    "The training files lack required column(s): ",
-    "No training files could be read from ",
+    " lack required column(s): ",
+    " could be read from ",
+    "hold no number in any row (text, or empty)",
+    "match no scored record yet",
     "have no data rows",
     "rows have no valid label",
     "Not parameters of this step (job parameters reach every task): ",

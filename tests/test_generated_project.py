@@ -6,9 +6,10 @@ and then:
 - the project's own pytest suite must pass;
 - `uv build --wheel` builds the wheel the bundle deploys: only the package, without its
   laptop-only code, with the entry points the jobs run;
-- its local pipeline runs twice: the first run promotes version 1 to champion; the second trains
-  an identical version 2, which the gate rejects (not better), while batch inference appends a
-  second batch of predictions.
+- its local pipeline runs the whole loop: the first run promotes version 1 to champion and scores
+  the sample's records; the second trains an identical version 2, which the gate keeps out (not
+  better) without failing, and scores nothing twice; after a second batch of records arrives,
+  the third scores only those and merges their labels.
 """
 
 from __future__ import annotations
@@ -96,21 +97,25 @@ def test_local_spark_loads_its_classes_from_the_archive(installed, tmp_path):
     assert spark_classes == ["shared objects file (top)"], spark_classes or logs[-3000:]
 
 
-def test_local_pipeline_promotes_then_gates_and_appends(installed):
+def test_local_pipeline_runs_the_whole_loop(installed):
+    """Train twice on unchanged data: one promotion, no failure. Score the same records twice:
+    appended once. New records: only they are added. Their labels reach the predictions."""
     answers, project, _ = installed
     rows = SAMPLE_ROWS[answers["problem_type"]]
     metric = PRIMARY_METRIC[answers["problem_type"]]
-    pipeline = ["python", "-m", f"{package_of(project)}.local.pipeline"]
+    package = package_of(project)
+    pipeline = ["python", "-m", f"{package}.local.pipeline"]
     shutil.rmtree(project / ".local", ignore_errors=True)
+    table = f"{answers.get('dev_catalog', 'dev_catalog')}.{answers.get('schema', 'ml_data')}"
 
     first = _summary(uv_run(project, *pipeline))
     assert first["features"].endswith(f": {rows} rows")
     assert first["gate"] == "version 1 promoted to champion"
     assert first["champion"].startswith(f"version 1: {metric} ")
-    assert first["predictions"].startswith(
-        f"{answers.get('dev_catalog', 'dev_catalog')}.{answers.get('schema', 'ml_data')}"
-        f".predictions: {rows} rows (1 batches)"
+    assert first["predictions"] == (
+        f"{table}.predictions: {rows} rows, {rows} added by version 1, 0 scored before"
     )
+    assert first["labels"] == f"{rows} of {rows} predictions labelled, {rows} merged now"
 
     # --strict exits with 1 when a threshold fails; a tie is not one.
     second = _summary(uv_run(project, *pipeline, "--strict"))
@@ -118,7 +123,19 @@ def test_local_pipeline_promotes_then_gates_and_appends(installed):
     # Unchanged data, fixed seed: a tie, which keeps the champion and is no failure.
     assert second["gate"] == "kept version 1 (not better than the champion)"
     assert second["champion"] == first["champion"]
-    assert f": {2 * rows} rows (2 batches), {rows} added by version 1" in second["predictions"]
+    # The same records: none scored twice, no label merged twice.
+    assert second["predictions"] == (
+        f"{table}.predictions: {rows} rows, 0 added by version 1, {rows} scored before"
+    )
+    assert second["labels"] == f"{rows} of {rows} predictions labelled, 0 merged now"
+
+    # A second batch of records arrives, with its labels: only its rows are added.
+    uv_run(project, "python", "-m", f"{package}.local.sample_data", "--batch", "2")
+    third = _summary(uv_run(project, *pipeline))
+    assert third["predictions"] == (
+        f"{table}.predictions: {2 * rows} rows, {rows} added by version 1, {rows} scored before"
+    )
+    assert third["labels"] == f"{2 * rows} of {2 * rows} predictions labelled, {rows} merged now"
 
 
 def test_wheel_holds_the_package_and_the_jobs_entry_points(installed, tmp_path):

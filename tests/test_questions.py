@@ -51,6 +51,12 @@ BAD_VALUES = {
     "prod_service_principal": [("sp-ml-prod", "not an application ID")],
     "ml_engineers_group": [(" ml-engineers", "not a usable group name")],
     "data_scientists_group": [("", "not a usable group name")],
+    "notification_emails": [
+        ("ml-team", "is not an e-mail address"),
+        ("a@example.com, b c@example.com", '"b c@example.com" is not an e-mail address'),
+        ('"x"@example.com', "is not an e-mail address"),
+        ("ops@example.com: ping", "is not an e-mail address"),
+    ],
     "training_schedule": [("0 3 * * 1", "not a Quartz cron expression")],
     "inference_schedule": [
         ("0 0 * * * *", "not a Quartz cron expression"),

@@ -2,7 +2,7 @@
 
 
 class InputDataError(ValueError):
-    """The training files are missing, empty, or lack columns or labels."""
+    """Input files or tables are missing, empty, or lack columns, ids or labels."""
 
 
 class PromotionRejected(RuntimeError):
@@ -11,6 +11,14 @@ class PromotionRejected(RuntimeError):
 
 class NoChampionError(RuntimeError):
     """There is no `champion` version to score with yet."""
+
+
+class ChampionFeaturesError(RuntimeError):
+    """The champion was trained on other feature columns than the code's (they changed)."""
+
+
+class OutdatedTableError(RuntimeError):
+    """A table was written by an older version of this project, without a column it needs."""
 
 
 class MissingTableError(RuntimeError):
