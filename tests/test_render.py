@@ -42,6 +42,8 @@ def expected_files(answers: dict) -> dict[str, bool]:
     """Path -> whether it must exist, for this set of answers."""
     ci = answers["ci_provider"]
     package = f"src/{answers['package_name']}"
+    # What tasks create in a workspace, which the cleanup job removes.
+    workspace_objects = answers["include_serving_endpoint"] or answers["include_quality_monitor"]
     return {
         ".copier-answers.yml": True,
         "databricks.yml": True,
@@ -53,6 +55,11 @@ def expected_files(answers: dict) -> dict[str, bool]:
         f"{package}/training/train.py": True,
         f"{package}/training/evaluate.py": True,
         f"{package}/inference/batch_inference.py": True,
+        f"{package}/inference/ground_truth.py": True,
+        f"{package}/scoring.py": True,
+        f"{package}/cleanup.py": workspace_objects,
+        "resources/cleanup.yml": workspace_objects,
+        "tests/test_cleanup.py": workspace_objects,
         f"{package}/deployment/serving_endpoint.py": answers["include_serving_endpoint"],
         f"{package}/monitoring/quality_monitor.py": answers["include_quality_monitor"],
         f"{package}/local/pipeline.py": True,
@@ -154,3 +161,94 @@ def test_each_target_names_the_identity_that_deploys_it(render, name):
         ]
         key = "user_name" if target == "dev" else "service_principal_name"
         assert deployers == [{"level": "CAN_MANAGE", key: DEPLOYER}], (target, tree["permissions"])
+
+
+def _tasks(tree: dict) -> dict[str, dict]:
+    return {
+        task["task_key"]: task
+        for job in tree["resources"]["jobs"].values()
+        for task in job.get("tasks", [])
+    }
+
+
+@pytest.mark.parametrize("name", ["defaults", "contrast", "pairwise-01"])
+def test_prod_lets_the_team_view_and_query_but_not_manage(render, name):
+    """In prod only the service principal changes things: the team queries the endpoint and reads
+    the dashboard there; elsewhere it manages them."""
+    project = render(name)
+    answers = answers_of(project)
+    for target in bundle_targets(project):
+        tasks = _tasks(merge_bundle(project, target)[0])
+        levels = {
+            key: tasks[key]["python_wheel_task"]["named_parameters"]["manage_permission"]
+            for key in ("deploy_serving_endpoint", "refresh_quality_monitor")
+            if key in tasks
+        }
+        expected = {"deploy_serving_endpoint": "CAN_QUERY", "refresh_quality_monitor": "CAN_READ"}
+        if target != "prod":
+            expected = dict.fromkeys(expected, "CAN_MANAGE")
+        assert levels == {key: expected[key] for key in levels}, (target, levels)
+        assert bool(levels) == (
+            answers["include_serving_endpoint"] or answers["include_quality_monitor"]
+        )
+
+
+@pytest.mark.parametrize("name", ["pairwise-01", "pairwise-03"])
+def test_the_run_as_service_principal_gets_what_its_tasks_need(render, name):
+    project = render(name)
+    principal = answers_of(project)["prod_service_principal"]
+    assert principal, "this answer set must name a prod service principal"
+    tree, _ = merge_bundle(project, "prod")
+    resources = tree["resources"]
+
+    def granted(resource: dict) -> set[str]:
+        return {
+            privilege
+            for grant in resource.get("grants", [])
+            if grant["principal"] == principal
+            for privilege in grant["privileges"]
+        }
+
+    assert {"USE_SCHEMA", "SELECT", "MODIFY", "CREATE_TABLE", "CREATE_MODEL"} <= granted(
+        resources["schemas"]["ml_schema"]
+    )
+    assert "READ_VOLUME" in granted(resources["volumes"]["input"])
+    assert {"EXECUTE", "MANAGE"} <= granted(resources["registered_models"]["model"])
+    assert {"level": "CAN_MANAGE", "service_principal_name": principal} in tree["permissions"]
+    for key, job in resources["jobs"].items():
+        assert job["run_as"] == {"service_principal_name": principal}, key
+    # Only prod: dev and staging know nothing of it.
+    for target in bundle_targets(project):
+        if target != "prod":
+            assert principal not in str(merge_bundle(project, target)[0]), target
+
+
+@pytest.mark.parametrize("name", ["defaults", "pairwise-01"])
+def test_failures_reach_the_team_from_staging_and_prod_only(render, name):
+    project = render(name)
+    emails = [
+        address.strip()
+        for address in answers_of(project)["notification_emails"].split(",")
+        if address.strip()
+    ]
+    for target in bundle_targets(project):
+        jobs = merge_bundle(project, target)[0]["resources"]["jobs"]
+        for key, job in jobs.items():
+            notified = (job.get("email_notifications") or {}).get("on_failure", [])
+            quiet = target == "dev" or key == "cleanup"
+            assert notified == ([] if quiet else emails), (target, key)
+            if key != "cleanup":
+                (rule,) = job["health"]["rules"]
+                assert rule["metric"] == "RUN_DURATION_SECONDS"
+                assert rule["value"] < job["timeout_seconds"]
+            assert job["tags"] == {"project": "${bundle.name}", "target": "${bundle.target}"}
+
+
+@pytest.mark.parametrize("name", ["defaults", "pairwise-05"])
+def test_only_spark_steps_run_on_the_sized_cluster(render, name):
+    project = render(name)
+    tasks = _tasks(merge_bundle(project, "dev")[0])
+    spark_steps = {"feature_engineering", "batch_inference", "merge_ground_truth"}
+    for key, task in tasks.items():
+        expected = "ml_cluster" if key in spark_steps else "single_node"
+        assert task["job_cluster_key"] == expected, key
