@@ -112,10 +112,8 @@ def test_local_pipeline_runs_the_whole_loop(installed):
     assert first["features"].endswith(f": {rows} rows")
     assert first["gate"] == "version 1 promoted to champion"
     assert first["champion"].startswith(f"version 1: {metric} ")
-    assert first["predictions"] == (
-        f"{table}.predictions: {rows} rows, {rows} added by version 1, 0 scored before"
-    )
-    assert first["labels"] == f"{rows} of {rows} predictions labelled, {rows} merged now"
+    assert first["predictions"] == f"{table}.predictions: {rows} rows, {rows} added by version 1"
+    assert first["labels"] == f"{rows} of {rows} predictions labelled, {rows} newly"
 
     # --strict exits with 1 when a threshold fails; a tie is not one.
     second = _summary(uv_run(project, *pipeline, "--strict"))
@@ -124,18 +122,16 @@ def test_local_pipeline_runs_the_whole_loop(installed):
     assert second["gate"] == "kept version 1 (not better than the champion)"
     assert second["champion"] == first["champion"]
     # The same records: none scored twice, no label merged twice.
-    assert second["predictions"] == (
-        f"{table}.predictions: {rows} rows, 0 added by version 1, {rows} scored before"
-    )
-    assert second["labels"] == f"{rows} of {rows} predictions labelled, 0 merged now"
+    assert second["predictions"] == f"{table}.predictions: {rows} rows, 0 added by version 1"
+    assert second["labels"] == f"{rows} of {rows} predictions labelled, 0 newly"
 
     # A second batch of records arrives, with its labels: only its rows are added.
     uv_run(project, "python", "-m", f"{package}.local.sample_data", "--batch", "2")
     third = _summary(uv_run(project, *pipeline))
-    assert third["predictions"] == (
-        f"{table}.predictions: {2 * rows} rows, {rows} added by version 1, {rows} scored before"
+    assert (
+        third["predictions"] == f"{table}.predictions: {2 * rows} rows, {rows} added by version 1"
     )
-    assert third["labels"] == f"{2 * rows} of {2 * rows} predictions labelled, {rows} merged now"
+    assert third["labels"] == f"{2 * rows} of {2 * rows} predictions labelled, {rows} newly"
 
 
 def test_wheel_holds_the_package_and_the_jobs_entry_points(installed, tmp_path):

@@ -63,6 +63,8 @@ def expected_files(answers: dict) -> dict[str, bool]:
         f"{package}/deployment/serving_endpoint.py": answers["include_serving_endpoint"],
         f"{package}/monitoring/quality_monitor.py": answers["include_quality_monitor"],
         f"{package}/local/pipeline.py": True,
+        f"{package}/local/jobs.py": True,
+        "tests/test_jobs.py": True,
         "tests/test_serving_endpoint.py": answers["include_serving_endpoint"],
         "tests/test_quality_monitor.py": answers["include_quality_monitor"],
         "pyproject.toml": True,

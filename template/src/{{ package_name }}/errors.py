@@ -25,5 +25,9 @@ class MissingTableError(RuntimeError):
     """A step reads a table that no earlier step has written (local mode)."""
 
 
+class WorkspaceOnly(SystemExit):
+    """A step that needs a Databricks workspace was run locally (the local job runner skips it)."""
+
+
 class LocalFolderInUseError(RuntimeError):
     """Another process is running locally in the same folder (local mode)."""
