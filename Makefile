@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: test lint example release tags clean
+.PHONY: test lint example release tags golden mutation clean
 
 # The pinned tools, reinstalled whenever pyproject.toml changes.
 DEV_TOOLS := $(VENV)/.dev-tools-installed
@@ -16,10 +16,12 @@ $(DEV_TOOLS): pyproject.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --group dev
 	touch $@
 
-## Run the whole test suite: lint, render matrix, bundle validation, generated projects, and the
-## benchmarks once at tiny sizes (so they keep working; no timing is checked).
+## Run the whole test suite: lint, render matrix, bundle validation, generated projects, the
+## deliberate breakages, and the benchmarks once at tiny sizes (so they keep working; no timing
+## is checked).
 test: $(DEV_TOOLS) lint
 	$(BIN)/pytest
+	$(MAKE) mutation
 	$(MAKE) benchmark-smoke
 
 lint: $(DEV_TOOLS)
@@ -35,6 +37,15 @@ example: $(DEV_TOOLS)
 	rm -rf $(EXAMPLE)
 	$(BIN)/copier copy --defaults --vcs-ref HEAD --quiet . $(EXAMPLE)
 	$(MAKE) -C $(EXAMPLE) install pipeline PYTHON=$(PYTHON)
+
+## Render the golden projects of tests/golden again after an intended template change; review
+## `git diff tests/golden` and commit it with the change (tests/test_golden.py compares them).
+golden: $(DEV_TOOLS)
+	$(BIN)/python tests/golden.py
+
+## Deliberate breakages of the template, one at a time: each must make its named test fail.
+mutation: $(DEV_TOOLS)
+	$(BIN)/python tests/mutations.py
 
 ## Cut a release: make release VERSION=0.2.0 (CHANGELOG section, tag, tests/releases.yml).
 release: $(DEV_TOOLS)
