@@ -2,6 +2,7 @@
 
     python tests/mutations.py            # every mutation, one at a time
     python tests/mutations.py --only 3   # one of them, by number
+    python tests/mutations.py --list     # what they are, and the test that must catch each
 
 Each mutation changes one line of the template, in a copy of the repo, and runs the test that
 must catch it there. Template tests run with pytest in the copy; a test of the generated project
@@ -196,7 +197,12 @@ def _generated_test_fails(root: Path, test: str) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", type=int, nargs="+", help="numbers of the mutations to run")
+    parser.add_argument("--list", action="store_true", help="list them, with their tests")
     args = parser.parse_args(argv)
+    if args.list:
+        for number, mutation in enumerate(MUTATIONS, 1):
+            print(f"{number:2}. {mutation.what}\n    in {mutation.path}, by {mutation.test}")
+        return 0
     chosen = args.only or range(1, len(MUTATIONS) + 1)
     missed = []
     for number in chosen:
