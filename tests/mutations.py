@@ -128,9 +128,9 @@ MUTATIONS = [
     Mutation(
         "the feature step appends instead of overwriting",
         f"{PACKAGE_SRC}/feature_engineering/features.py.jinja",
-        'write_table(features, table, mode="overwrite", replace_schema=True)',
-        'write_table(features, table, mode="append", replace_schema=True)',
-        "generated:tests/test_features.py::test_bad_input_fails_clearly_and_writes_nothing",
+        'write_table(distinct, table, mode="overwrite", replace_schema=True)',
+        'write_table(distinct, table, mode="append", replace_schema=True)',
+        "generated:tests/test_features.py::test_a_second_run_replaces_the_table",
     ),
 ]
 

@@ -49,6 +49,24 @@ def test_every_csv_file_under_the_folder_is_read_and_nothing_else(spark, project
     assert rows == 250
 
 
+def test_rows_repeated_in_every_column_are_kept_once_and_counted(spark, project, sample, capsys):
+    project.write_input(sample, "part-1.csv")
+    project.write_input(sample.iloc[:3], "uploaded-again.csv")
+
+    rows = features.run(spark, project.catalog, project.schema, project.input_path)
+
+    assert rows == len(sample) == read_table(spark, project.feature_table).count()
+    assert "3 input row(s) repeated another row in every column" in capsys.readouterr().out
+
+
+def test_a_second_run_replaces_the_table(spark, project, sample):
+    """Training files accumulate in the volume: each run rebuilds the table from all of them."""
+    project.write_input(sample)
+    features.run(spark, project.catalog, project.schema, project.input_path)
+    features.run(spark, project.catalog, project.schema, project.input_path)
+    assert read_table(spark, project.feature_table).count() == len(sample)
+
+
 def test_a_changed_set_of_columns_replaces_the_table(spark, project, sample, monkeypatch):
     project.write_input(sample)
     features.run(spark, project.catalog, project.schema, project.input_path)

@@ -6,7 +6,8 @@ overwrites the feature table `<catalog>.<schema>.features` (its schema too, when
 columns changed).
 
 Nothing is written unless the input passes every check: required columns present, at least
-one row, a label on every row, a number in every feature column.
+one row, a label on every row, a number in every feature column. A row that repeats another in
+every column is kept once, and the step says how many were.
 
 Entry point `feature_engineering` (the task of that name in resources/jobs.yml; locally
 `uv run feature_engineering --help`). Parameters: `catalog`, `schema`, `input_path`
@@ -43,7 +44,8 @@ def read_raw(spark: SparkSession, input_path: str) -> DataFrame:
 
 
 def build_features(raw: DataFrame) -> DataFrame:
-    """Typed features, the label and a stable row id; raises InputDataError on a missing column."""
+    """Typed features, the label and a stable row id, one row per input row (run() keeps each
+    distinct row once); raises InputDataError on a missing column."""
     required = required_columns()
     require_columns(raw, required, "training files")
     # A hash of the raw values: the same row gets the same id on every run, in any file order.
@@ -52,14 +54,16 @@ def build_features(raw: DataFrame) -> DataFrame:
         row_id.alias(ROW_ID),
         *typed_features(),
         typed(problem.LABEL_COLUMN, problem.LABEL_TYPE),
-    ).dropDuplicates([ROW_ID])
+    )
 
 
-def validate(features: DataFrame, input_path: str) -> int:
-    """Return the number of rows; raise InputDataError if there are none, a label is missing, or
-    a feature column holds no number at all (text, or empty: the model needs numbers)."""
+def validate(features: DataFrame, input_path: str) -> tuple[int, int]:
+    """Return the number of distinct rows and of repeated ones; raise InputDataError if there are
+    none, a label is missing, or a feature column holds no number at all (text, or empty: the
+    model needs numbers)."""
     counts = features.agg(
         F.count(F.lit(1)).alias("rows"),
+        F.count_distinct(ROW_ID).alias("distinct"),
         F.count_if(F.col(problem.LABEL_COLUMN).isNull()).alias("null_labels"),
         *[F.count(column).alias(column) for column in problem.FEATURE_COLUMNS],
     ).first()
@@ -83,17 +87,25 @@ def validate(features: DataFrame, input_path: str) -> int:
             "FEATURE_COLUMNS (the problem module). A value that is not a number in an otherwise "
             "numeric column is read as missing."
         )
-    return int(counts["rows"])
+    return int(counts["distinct"]), int(counts["rows"] - counts["distinct"])
 
 
 def run(spark: SparkSession, catalog: str, schema: str, input_path: str) -> int:
     """Build and write the feature table; return its row count. Writes nothing on bad input."""
     table = naming.feature_table(catalog, schema)
     with cached_locally(build_features(read_raw(spark, input_path))) as features:
-        rows = validate(features, input_path)
+        rows, repeated = validate(features, input_path)
+        # A row given twice (same values in every column, in one file or two) is one observation:
+        # it is kept once, so that a file uploaded again does not weigh twice in training.
+        distinct = features.dropDuplicates([ROW_ID])
         # A changed set of feature columns replaces the table's schema.
-        write_table(features, table, mode="overwrite", replace_schema=True)
+        write_table(distinct, table, mode="overwrite", replace_schema=True)
     print(f"Wrote {rows} rows to {table}")
+    if repeated:
+        print(
+            f"{repeated} input row(s) repeated another row in every column and were kept once. "
+            "Give rows that differ at least one differing value (an id column, for example)."
+        )
     return rows
 
 
