@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import difflib
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -22,7 +21,7 @@ from pathlib import Path
 import copier
 import yaml
 from answer_sets import CONTRAST, CUSTOM_VALUES, REPO_ROOT
-from template_repo import TEMPLATE_PATHS
+from template_repo import snapshot_repo
 
 GOLDEN = REPO_ROOT / "tests" / "golden"
 # Three projects that differ on every axis that changes files: the defaults (classic, regression,
@@ -42,23 +41,13 @@ SETS = {
 VOLATILE = ("_commit:", "_src_path:")
 
 
-def render(name: str, destination: Path) -> None:
-    """Render answer set `name` from the working tree, as a user would (no --trust)."""
-    with tempfile.TemporaryDirectory() as snapshot:
-        for path in TEMPLATE_PATHS:
-            source = REPO_ROOT / path
-            target = Path(snapshot) / path
-            if source.is_dir():
-                ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-                shutil.copytree(source, target, ignore=ignore)
-            elif source.exists():
-                shutil.copy2(source, target)
-        git = ["git", "-c", "user.name=golden", "-c", "user.email=golden@example.invalid"]
-        for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "snapshot"]):
-            subprocess.run([*git, *args], cwd=snapshot, check=True)
+def render(name: str, destination: Path, root: Path = REPO_ROOT) -> None:
+    """Render answer set `name` from the working tree at `root`, as a user would (no --trust)."""
+    with tempfile.TemporaryDirectory() as work:
+        template = snapshot_repo(Path(work) / "template", root)
         copier.run_copy(
-            snapshot, destination, data=SETS[name], defaults=True, unsafe=False, quiet=True,
-            vcs_ref="HEAD",
+            str(template), destination, data=SETS[name], defaults=True, unsafe=False,
+            quiet=True, vcs_ref="HEAD",
         )  # fmt: skip
 
 

@@ -173,19 +173,13 @@ def caught(root: Path, mutation: Mutation) -> bool:
 
 
 def _generated_test_fails(root: Path, test: str) -> bool:
-    import copier
+    """True if `test` of the project the mutated copy at `root` renders (default answers) fails."""
+    from golden import render
     from project_env import install, uv_run
 
     with tempfile.TemporaryDirectory() as work:
         project = Path(work) / "project"
-        subprocess.run(["git", "init", "-q"], cwd=root, check=True)
-        subprocess.run(["git", "add", "-A"], cwd=root, check=True)
-        subprocess.run(
-            ["git", "-c", "user.name=m", "-c", "user.email=m@example.invalid",
-             "commit", "-q", "-m", "mutated"],
-            cwd=root, check=True,
-        )  # fmt: skip
-        copier.run_copy(str(root), project, defaults=True, quiet=True, vcs_ref="HEAD")
+        render("defaults", project, root)
         install(project)
         try:
             uv_run(project, "pytest", "-q", "-x", "-p", "no:cacheprovider", test)

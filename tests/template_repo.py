@@ -73,9 +73,9 @@ def _extract_release(commit: str, dest: Path) -> None:
         tar.extractall(dest, filter="data")
 
 
-def _copy_working_tree(dest: Path) -> None:
+def _copy_working_tree(dest: Path, root: Path = REPO_ROOT) -> None:
     for name in TEMPLATE_PATHS:
-        source = REPO_ROOT / name
+        source = root / name
         if source.is_dir():
             shutil.copytree(source, dest / name, ignore=IGNORED)
         elif source.exists():
@@ -93,6 +93,17 @@ def _commit_and_tag(repo: Path, version: str) -> None:
     git(repo, "add", "--all")
     git(repo, "commit", "--quiet", "--allow-empty", "-m", f"Template {version}")
     git(repo, "tag", version)
+
+
+def snapshot_repo(dest: Path, root: Path = REPO_ROOT) -> Path:
+    """A one-commit template repo at `dest` of what a user's copy reads from the working tree at
+    `root` (this repo, or a copy of it); returns its path."""
+    dest.mkdir(parents=True, exist_ok=True)
+    git(dest, "init", "--quiet", "--initial-branch=main")
+    _copy_working_tree(dest, root)
+    git(dest, "add", "--all")
+    git(dest, "commit", "--quiet", "-m", "Snapshot")
+    return dest
 
 
 def build_template_repo(root: Path, release_versions: list[str] | None = None) -> Path:

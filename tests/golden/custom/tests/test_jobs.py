@@ -48,13 +48,13 @@ def test_the_jobs_run_as_declared(spark, sample, local_env):
     """The training job, then the inference job, from resources/ as they are: the Spark and
     scikit-learn tasks run, the workspace tasks are skipped, saying why."""
     training, training_params = jobs.prepare("training_pipeline", root=PROJECT)
-    given = {t.key: dict(a[2:].split("=", 1) for a in t.argv) for t in training}
+    given = {t.key: t.parameters for t in training}
     inputs = Path(local_env.path(given["feature_engineering"]["input_path"]))
     inputs.mkdir(parents=True, exist_ok=True)
     sample.to_csv(inputs / "sample.csv", index=False)
 
     inference, inference_params = jobs.prepare("batch_inference", root=PROJECT)
-    scoring = {t.key: dict(a[2:].split("=", 1) for a in t.argv) for t in inference}
+    scoring = {t.key: t.parameters for t in inference}
     write_batch(
         local_env.path(scoring["batch_inference"]["input"]),
         local_env.path(scoring["merge_ground_truth"]["labels"]),

@@ -8,8 +8,9 @@ from pyspark.errors import AnalysisException
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from churn_forecast_europe_weekly_mdl import config, problem
+from churn_forecast_europe_weekly_mdl import config, naming, problem
 from churn_forecast_europe_weekly_mdl.errors import InputDataError
+from churn_forecast_europe_weekly_mdl.spark import read_table
 
 ROW_ID = "row_id"
 # One row in TEST_MODULO goes to the held-out set, decided by its stable row id: the same rows
@@ -65,6 +66,24 @@ def read_csv_files(
             "there (sub-folders are read too)."
         ) from error
     return frame
+
+
+def read_source(spark: SparkSession, source: str, what: str) -> DataFrame | None:
+    """What a step reads by its parameter: a `/Volumes/...` folder of CSV files (None while it
+    holds no file yet), or a Unity Catalog table `catalog.schema.table`."""
+    if source.startswith("/"):
+        return read_csv_files(spark, source, what, missing_ok=True)
+    return read_table(spark, source)
+
+
+def record_id() -> Column:
+    """The record id as the predictions table keeps it: text, without surrounding spaces."""
+    return F.trim(F.col(naming.RECORD_ID).cast("string")).alias(naming.RECORD_ID)
+
+
+def missing_record_id() -> Column:
+    """True for a row whose record id is empty: it could never be matched with its label."""
+    return F.col(naming.RECORD_ID).isNull() | (F.col(naming.RECORD_ID) == "")
 
 
 def require_columns(frame: DataFrame, required: list[str], what: str) -> None:

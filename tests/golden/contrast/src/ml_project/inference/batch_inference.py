@@ -25,7 +25,13 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from ml_project import naming, problem
-from ml_project.data import read_csv_files, require_columns, typed_features
+from ml_project.data import (
+    missing_record_id,
+    read_source,
+    record_id,
+    require_columns,
+    typed_features,
+)
 from ml_project.errors import (
     ChampionFeaturesError,
     InputDataError,
@@ -63,27 +69,11 @@ class ScoringResult:
 def read_input(spark: SparkSession, source: str) -> DataFrame | None:
     """The records to score, typed: from a `/Volumes/...` folder of CSV files, or a
     Unity Catalog table `catalog.schema.table`. None when the folder holds no file yet."""
-    if source.startswith("/"):
-        raw = read_csv_files(spark, source, "inference files", missing_ok=True)
-        if raw is None:
-            return None
-    else:
-        raw = read_table(spark, source)
+    raw = read_source(spark, source, "inference files")
+    if raw is None:
+        return None
     require_columns(raw, INPUT_COLUMNS, f"inference input {source}")
-    record_id = F.trim(F.col(naming.RECORD_ID).cast("string"))
-    return raw.select(record_id.alias(naming.RECORD_ID), *typed_features())
-
-
-def check_record_ids(records: DataFrame, source: str) -> None:
-    """InputDataError if a record has no id: it could never be matched with its label."""
-    without_id = records.where(
-        F.col(naming.RECORD_ID).isNull() | (F.col(naming.RECORD_ID) == "")
-    ).count()
-    if without_id:
-        raise InputDataError(
-            f"{without_id} record(s) in {source} have no {naming.RECORD_ID}. Every record needs "
-            "a unique id (its label is matched to it later); nothing was scored."
-        )
+    return raw.select(record_id(), *typed_features())
 
 
 def load_champion(model_name: str) -> tuple[str, Any]:
@@ -119,7 +109,18 @@ def run(
         return ScoringResult(full_name, version, 0, 0, table)
     exists = table_exists(spark, table)
     with cached_locally(records) as records:
-        check_record_ids(records, input)
+        counts = records.agg(
+            F.count(F.lit(1)).alias("listed"),
+            F.count_distinct(naming.RECORD_ID).alias("distinct"),
+            F.count_if(missing_record_id()).alias("without_id"),
+        ).first()
+        assert counts is not None
+        if counts["without_id"]:
+            raise InputDataError(
+                f"{counts['without_id']} record(s) in {input} have no {naming.RECORD_ID}. Every "
+                "record needs a unique id (its label is matched to it later); nothing was scored."
+            )
+        listed, distinct = int(counts["listed"]), int(counts["distinct"])
         # A record listed twice is scored once.
         new = records.dropDuplicates([naming.RECORD_ID])
         if exists:
@@ -128,7 +129,6 @@ def run(
             new = new.join(scored.select(naming.RECORD_ID), naming.RECORD_ID, "left_anti")
         with cached_locally(new) as new:
             rows = new.count()
-            listed, distinct = records.count(), records.select(naming.RECORD_ID).distinct().count()
             skipped = distinct - rows
             if rows:
                 # Columns follow the feature set: a new feature column is added to the table.

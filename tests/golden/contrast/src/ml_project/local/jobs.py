@@ -176,8 +176,14 @@ class Task:
     depends_on: list[tuple[str, str | None]]  # (task, the condition outcome it waits for)
     run_if: str = "ALL_SUCCESS"
     entry_point: str | None = None
-    argv: list[str] = field(default_factory=list)
+    # Its named_parameters and the job's parameters, as Databricks passes them: text.
+    parameters: dict[str, str] = field(default_factory=dict)
     condition: dict | None = None
+
+    @property
+    def argv(self) -> list[str]:
+        """The command line the entry point gets: --name=value per parameter."""
+        return [f"--{name}={value}" for name, value in self.parameters.items()]
 
 
 @dataclass
@@ -217,7 +223,7 @@ def job_tasks(tree: dict, job_key: str) -> tuple[list[Task], dict[str, str]]:
                 task.entry_point = wheel["entry_point"]
                 named = context.resolve(wheel.get("named_parameters") or {})
                 pushed = {**named, **job_params}  # a job parameter wins, as on Databricks
-                task.argv = [f"--{name}={_text(value)}" for name, value in pushed.items()]
+                task.parameters = {name: _text(value) for name, value in pushed.items()}
             elif "condition_task" in spec:
                 task.condition = context.resolve(spec["condition_task"])
             else:
@@ -445,14 +451,21 @@ def summary(job_key: str, target: str, results: list[Result]) -> str:
     return "\n".join(lines)
 
 
-def prepare(job_key: str, target: str = DEFAULT_TARGET, root: Path | None = None):
-    """The job's tasks and job parameters, checked; JobDefinitionError if it cannot run."""
-    tree = load_bundle(root or project_root(), target)
+def checked(tree: dict, job_key: str) -> tuple[list[Task], dict[str, str]]:
+    """A job of a loaded bundle: its tasks and job parameters, checked; JobDefinitionError if it
+    cannot run."""
     tasks, job_params = job_tasks(tree, job_key)
     problems = check(job_key, tasks, job_params)
     if problems:
         raise JobDefinitionError("\n".join(problems))
     return tasks, job_params
+
+
+def prepare(
+    job_key: str, target: str = DEFAULT_TARGET, root: Path | None = None
+) -> tuple[list[Task], dict[str, str]]:
+    """The job's tasks and job parameters from the project's bundle, checked."""
+    return checked(load_bundle(root or project_root(), target), job_key)
 
 
 def run(job_key: str, target: str = DEFAULT_TARGET, root: Path | None = None) -> list[Result]:

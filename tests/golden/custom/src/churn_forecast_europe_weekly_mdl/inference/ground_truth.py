@@ -21,7 +21,13 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from churn_forecast_europe_weekly_mdl import naming, problem
-from churn_forecast_europe_weekly_mdl.data import read_csv_files, require_columns, typed
+from churn_forecast_europe_weekly_mdl.data import (
+    missing_record_id,
+    read_source,
+    record_id,
+    require_columns,
+    typed,
+)
 from churn_forecast_europe_weekly_mdl.errors import InputDataError
 from churn_forecast_europe_weekly_mdl.params import get_params
 from churn_forecast_europe_weekly_mdl.scoring import check_predictions_table
@@ -50,22 +56,12 @@ def read_labels(spark: SparkSession, source: str) -> DataFrame | None:
     """One typed label per record id, from a `/Volumes/...` folder of CSV files or a Unity
     Catalog table. None when the folder holds no file yet. InputDataError on a missing column,
     a row without id or valid label, or two different labels for one record."""
-    if source.startswith("/"):
-        raw = read_csv_files(spark, source, "label files", missing_ok=True)
-        if raw is None:
-            return None
-    else:
-        raw = read_table(spark, source)
+    raw = read_source(spark, source, "label files")
+    if raw is None:
+        return None
     require_columns(raw, [naming.RECORD_ID, problem.LABEL_COLUMN], f"labels {source}")
-    labels = raw.select(
-        F.trim(F.col(naming.RECORD_ID).cast("string")).alias(naming.RECORD_ID),
-        typed(problem.LABEL_COLUMN, problem.LABEL_TYPE),
-    )
-    bad = labels.where(
-        F.col(naming.RECORD_ID).isNull()
-        | (F.col(naming.RECORD_ID) == "")
-        | F.col(problem.LABEL_COLUMN).isNull()
-    ).count()
+    labels = raw.select(record_id(), typed(problem.LABEL_COLUMN, problem.LABEL_TYPE))
+    bad = labels.where(missing_record_id() | F.col(problem.LABEL_COLUMN).isNull()).count()
     if bad:
         raise InputDataError(
             f"{bad} row(s) of {source} have no {naming.RECORD_ID} or no valid label in column "

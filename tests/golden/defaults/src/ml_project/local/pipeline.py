@@ -39,7 +39,7 @@ QUICK_START_MAX_BYTES = 100 * 2**20
 def parameters(tasks: list[jobs.Task], key: str) -> dict[str, str]:
     """The named parameters a task of the job gets, as name -> value."""
     (task,) = [task for task in tasks if task.key == key]
-    return dict(arg.removeprefix("--").split("=", 1) for arg in task.argv)
+    return task.parameters
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -51,8 +51,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if config.on_databricks():
         parser.error("this runs the pipeline locally; on Databricks run the bundle's jobs")
     env = config.current()
-    training, training_params = jobs.prepare(TRAINING_JOB)
-    inference, inference_params = jobs.prepare(INFERENCE_JOB)
+    bundle = jobs.load_bundle(jobs.project_root(), jobs.DEFAULT_TARGET)
+    training, training_params = jobs.checked(bundle, TRAINING_JOB)
+    inference, inference_params = jobs.checked(bundle, INFERENCE_JOB)
     step = parameters(training, "train")
     input_path = parameters(training, "feature_engineering")["input_path"]
     records_path = parameters(inference, "batch_inference")["input"]
@@ -96,9 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     champion_before = alias_version(client, model, naming.CHAMPION)
     rows_before, labelled_before = predictions_counts()
     results = jobs.run_job(TRAINING_JOB, training, training_params)
-    print(jobs.summary(TRAINING_JOB, "dev", results))
+    print(jobs.summary(TRAINING_JOB, jobs.DEFAULT_TARGET, results))
     inference_results = jobs.run_job(INFERENCE_JOB, inference, inference_params)
-    print(jobs.summary(INFERENCE_JOB, "dev", inference_results))
+    print(jobs.summary(INFERENCE_JOB, jobs.DEFAULT_TARGET, inference_results))
 
     features_table = naming.feature_table(step["catalog"], step["schema"])
     feature_rows = read_table(spark, features_table).count()
