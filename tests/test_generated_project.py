@@ -55,6 +55,24 @@ def _summary(output: str) -> dict[str, str]:
     return {line.split()[0]: line.split(maxsplit=1)[1] for line in lines if line.startswith("  ")}
 
 
+# What third parties print on a local run that is no news for it: MLflow creating its store
+# (and alembic's migrations), MLflow's advice for environments without pip or about conda, and
+# Spark's start-up lines about its log settings and Hadoop's native libraries.
+THIRD_PARTY_NOISE = [
+    "Creating initial MLflow database tables",
+    "alembic",
+    "Failed to resolve installed pip version",
+    "env_manager=",
+    "log4j profile",
+    "Setting default log level",
+    "NativeCodeLoader",
+]
+# What local runs may add to a project's folder: the local store, and uv's lock file (committed).
+LOCAL_RUN_OUTPUTS = {".local", "uv.lock"}
+# The top-level entries of each project as rendered.
+RENDERED: dict[Path, set[str]] = {}
+
+
 @pytest.fixture(scope="module", params=list(ANSWER_SETS))
 def installed(request, copier_template: Path, tmp_path_factory) -> tuple[dict, Path, Path]:
     """(answers, rendered project, its environment), installed as `make install` does."""
@@ -63,12 +81,31 @@ def installed(request, copier_template: Path, tmp_path_factory) -> tuple[dict, P
     copier.run_copy(
         str(copier_template), project, data=answers, defaults=True, unsafe=False, quiet=True
     )
+    RENDERED[project] = {entry.name for entry in project.iterdir()}
     return answers, project, install(project)
 
 
-def test_generated_project_tests_pass(installed):
+def assert_written_only_to_the_local_store(project: Path, tmp_path: Path) -> None:
+    """Local runs add nothing to the project's folder but the local store (and the lock file),
+    empty folders included, and the project's .gitignore covers what they add."""
+    added = {entry.name for entry in project.iterdir()} - RENDERED[project]
+    assert added <= LOCAL_RUN_OUTPUTS, sorted(added - LOCAL_RUN_OUTPUTS)
+    # git needs a repository to apply .gitignore: one holding only that file.
+    repo = tmp_path / "gitignore-check"
+    repo.mkdir()
+    shutil.copy(project / ".gitignore", repo / ".gitignore")
+    subprocess.run(["git", "init", "--quiet"], cwd=repo, check=True)
+    for name in sorted(added - {"uv.lock"}):
+        checked = subprocess.run(
+            ["git", "check-ignore", "--no-index", "--quiet", f"{name}/"], cwd=repo, check=False
+        )
+        assert checked.returncode == 0, f"{name}/ is not in the project's .gitignore"
+
+
+def test_generated_project_tests_pass(installed, tmp_path):
     answers, project, _ = installed
     output = uv_run(project, "pytest", "-q", "-p", "no:cacheprovider")
+    assert_written_only_to_the_local_store(project, tmp_path)
 
     passed = int(re.search(r"(\d+) passed", output).group(1))
     assert passed >= 20, output[-3000:]
@@ -97,9 +134,10 @@ def test_local_spark_loads_its_classes_from_the_archive(installed, tmp_path):
     assert spark_classes == ["shared objects file (top)"], spark_classes or logs[-3000:]
 
 
-def test_local_pipeline_runs_the_whole_loop(installed):
+def test_local_pipeline_runs_the_whole_loop(installed, tmp_path):
     """Train twice on unchanged data: one promotion, no failure. Score the same records twice:
-    appended once. New records: only they are added. Their labels reach the predictions."""
+    appended once. New records: only they are added. Their labels reach the predictions. All of
+    it in the local store."""
     answers, project, _ = installed
     rows = SAMPLE_ROWS[answers["problem_type"]]
     metric = PRIMARY_METRIC[answers["problem_type"]]
@@ -108,7 +146,10 @@ def test_local_pipeline_runs_the_whole_loop(installed):
     shutil.rmtree(project / ".local", ignore_errors=True)
     table = f"{answers.get('dev_catalog', 'dev_catalog')}.{answers.get('schema', 'ml_data')}"
 
-    first = _summary(uv_run(project, *pipeline))
+    output = uv_run(project, *pipeline)
+    noise = [line for line in output.splitlines() if any(n in line for n in THIRD_PARTY_NOISE)]
+    assert not noise, noise
+    first = _summary(output)
     assert first["features"].endswith(f": {rows} rows")
     assert first["gate"] == "version 1 promoted to champion"
     assert first["champion"].startswith(f"version 1: {metric} ")
@@ -132,6 +173,7 @@ def test_local_pipeline_runs_the_whole_loop(installed):
         third["predictions"] == f"{table}.predictions: {2 * rows} rows, {rows} added by version 1"
     )
     assert third["labels"] == f"{2 * rows} of {2 * rows} predictions labelled, {rows} newly"
+    assert_written_only_to_the_local_store(project, tmp_path)
 
 
 def test_wheel_holds_the_package_and_the_jobs_entry_points(installed, tmp_path):

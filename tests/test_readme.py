@@ -1,9 +1,11 @@
-"""The README's questions table is checked against copier.yml, so the two cannot drift apart."""
+"""The README's questions table is checked against copier.yml, so the two cannot drift apart; the
+generated README names only what the generated project has."""
 
 from __future__ import annotations
 
 import re
 
+import pytest
 import yaml
 from answer_sets import REPO_ROOT, asked_questions
 
@@ -47,3 +49,15 @@ def test_message_after_copy_says_what_the_generated_readme_says(render):
     assert "make install" in commands
     missing = [command for command in commands if command not in readme]
     assert not missing, f"the generated README does not mention {missing}"
+
+
+@pytest.mark.parametrize("answers", ["defaults", "contrast"])
+def test_the_generated_readme_names_only_files_the_project_has(render, answers):
+    """Every project file the README names in backticks (`src/...`, `resources/...`, ...) exists:
+    a README that sends users to a file a release moved or removed is caught here."""
+    project = render(answers)
+    readme = (project / "README.md").read_text()
+    named = set(re.findall(r"`((?:src|resources|tests)/[^`\s*<>]*)`", readme))
+    assert any(path.startswith("src/") for path in named)
+    missing = sorted(path for path in named if not (project / path).exists())
+    assert not missing, f"README.md names {missing}, which the project does not have"

@@ -213,7 +213,7 @@ def test_a_predictions_table_of_an_older_version_is_named_not_mangled(
 def test_probabilities_are_keyed_by_the_models_own_classes(spark, sample):
     """A team's labels need not be 0 and 1: the map's keys are the model's classes, and the
     probability is the second (greater) class's."""
-    frame = sample.head(60).copy()
+    frame = sample.groupby(problem.LABEL_COLUMN).head(30).reset_index(drop=True)  # both classes
     labels = frame[problem.LABEL_COLUMN].map({0: 3, 1: 7})
     estimator = problem.make_estimator(problem.DEFAULT_PARAMS)
     model = estimator.fit(frame[problem.FEATURE_COLUMNS], labels)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from typing import Any
@@ -15,20 +16,36 @@ from ml_project import config
 MLFLOW_MAJOR = int(mlflow.__version__.split(".")[0])
 
 
+class _NoPipVersionWarning(logging.Filter):
+    """uv environments have no pip, so MLflow warns, on each model it logs, that the model's
+    conda.yaml lists pip without a version. Models logged locally are never rebuilt from their
+    conda.yaml (the ones the jobs use are logged on Databricks, where pip is installed)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Failed to resolve installed pip version")
+
+
 def setup_mlflow(experiment_name: str | None = None) -> MlflowClient:
     """Point tracking AND registry at this environment's stores (defaults differ by version)."""
     env = config.current()
     mlflow.set_tracking_uri(env.tracking_uri)
     mlflow.set_registry_uri(env.registry_uri)
     if env.local_dir is not None:
-        # A new SQLite store logs each of its schema migrations at INFO: create it quietly.
+        env.local_dir.mkdir(parents=True, exist_ok=True)
+        # A new SQLite store logs each of its schema migrations at INFO: create it quietly. MLflow
+        # makes the store once per process, with its default artifact folder ./mlruns created in
+        # the working directory: make it from the local folder, so that it lands there.
         logging.disable(logging.INFO)
         try:
-            client = MlflowClient()
-            client.search_experiments(max_results=1)
-            client.search_registered_models(max_results=1)
+            with contextlib.chdir(env.local_dir):
+                client = MlflowClient()
+                client.search_experiments(max_results=1)
+                client.search_registered_models(max_results=1)
         finally:
             logging.disable(logging.NOTSET)
+        environment_log = logging.getLogger("mlflow.utils.environment")
+        if not any(isinstance(f, _NoPipVersionWarning) for f in environment_log.filters):
+            environment_log.addFilter(_NoPipVersionWarning())
     else:
         client = MlflowClient()
     if experiment_name:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
+import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -29,6 +31,24 @@ QUICK_START_JVM_FLAGS = ["-XX:TieredStopAtLevel=1"]
 CLASS_ARCHIVE = Path(sys.prefix) / "spark-classes.jsa"
 # The archive only changes how fast the JVM starts: its warnings would only be noise.
 QUIET_ARCHIVE_FLAGS = ["-Xlog:cds=off", "-Xlog:cds+dynamic=off"]
+# Spark's own log settings for local runs: errors only, from the first line on. Its default profile
+# prints its name and a native-library warning (Hadoop's builtin Java classes are what runs here)
+# before get_spark can lower the level. Spark takes PySpark's gateway for an interactive shell and
+# announces the shell's log level unless the gateway's logger sets the same level as the root.
+LOCAL_LOG4J2 = """\
+rootLogger.level = error
+rootLogger.appenderRef.stderr.ref = console
+logger.pyspark.name = org.apache.spark.api.python.PythonGatewayServer
+logger.pyspark.level = error
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex
+"""
+# Spark 3.5 and 4.0 put a session's scratch folder in ./artifacts of the working directory
+# (SPARK-52396) and, when the JVM exits, delete the scratch folder but not ./artifacts.
+SPARK_SCRATCH_PARENT = "artifacts"
 
 
 def get_spark(app_name: str = "ml-project", quick_start: bool = False) -> SparkSession:
@@ -49,11 +69,47 @@ def class_archive_flags() -> list[str]:
     return [f"-XX:SharedArchiveFile={CLASS_ARCHIVE}", *QUIET_ARCHIVE_FLAGS]
 
 
+def log_flags(env: config.Environment) -> list[str]:
+    """JVM flags that give Spark the local log settings (written into the local folder)."""
+    assert env.local_dir is not None
+    settings = env.local_dir / "log4j2.properties"
+    if not settings.is_file() or settings.read_text() != LOCAL_LOG4J2:
+        settings.parent.mkdir(parents=True, exist_ok=True)
+        settings.write_text(LOCAL_LOG4J2)
+    return [f"-Dlog4j2.configurationFile={settings.as_uri()}"]
+
+
+def stop_jvm(jvm: subprocess.Popen, timeout: float) -> None:
+    """Let the local JVM that pyspark started exit, and wait for it: its gateway exits when its
+    stdin closes, after running the JVM's shutdown hooks (and writing a class archive, if asked)."""
+    jvm.stdin.close()
+    jvm.wait(timeout=timeout)
+
+
+def _remove_scratch_parent_at_exit() -> None:
+    """Remove Spark's ./artifacts when this process ends, if this process made it."""
+    folder = Path(SPARK_SCRATCH_PARENT).resolve()
+    if not folder.exists():  # else someone's own folder, or an earlier session's: not ours
+        atexit.register(_stop_jvm_then_remove, folder)
+
+
+def _stop_jvm_then_remove(folder: Path) -> None:
+    from pyspark import SparkContext
+
+    jvm = getattr(SparkContext._gateway, "proc", None)  # the JVM process pyspark started
+    if jvm is not None and jvm.poll() is None:
+        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+            stop_jvm(jvm, timeout=30)
+    with contextlib.suppress(OSError):
+        folder.rmdir()  # only if empty: the JVM has removed its scratch folder
+
+
 def local_session(env: config.Environment, app_name: str, jvm_flags: list[str]) -> SparkSession:
-    """A local session for `env`, its JVM started with `jvm_flags`."""
+    """A local session for `env`, its JVM started with `jvm_flags` (and the local log settings)."""
     assert env.local_dir is not None
     env.local_dir.mkdir(parents=True, exist_ok=True)
     _lock_local_folder(env.local_dir)
+    jvm_flags = [*jvm_flags, *log_flags(env)]
     # Python workers (spark_udf) must use this interpreter, not whatever `python3` is on PATH.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
@@ -79,6 +135,7 @@ def local_session(env: config.Environment, app_name: str, jvm_flags: list[str]) 
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
     )
+    _remove_scratch_parent_at_exit()
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark

@@ -48,9 +48,8 @@ def write() -> Path:
                 _exercise(session, Path(scratch))
             finally:
                 session.stop()
-                jvm.stdin.close()  # the gateway exits when its stdin closes; the JVM then writes
                 try:
-                    jvm.wait(timeout=300)
+                    spark.stop_jvm(jvm, timeout=300)  # the JVM writes the archive as it exits
                 except subprocess.TimeoutExpired:
                     jvm.kill()  # so that it stops writing before the partial file is removed
                     jvm.wait()

@@ -10,8 +10,8 @@ batch of records to score (`inference_data/`, each with a `record_id`) with thei
 and their labels. `--rows` resamples the sample with a little noise, for training and the batch
 alike.
 
-The data ships inside scikit-learn (the breast cancer dataset), so nothing is downloaded. The
-output is deterministic.
+The sample is read_sample()'s: the breast cancer dataset, which ships inside scikit-learn, so
+nothing is downloaded. The output is deterministic.
 """
 
 from __future__ import annotations
@@ -22,18 +22,35 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.datasets import load_breast_cancer
 
 from ml_project import config, naming, problem
+from ml_project.errors import InputDataError
 
 SAMPLE_FILE = "sample.csv"
 
 
-def load_sample() -> pd.DataFrame:
-    """The bundled sample, as the raw files hold it: the feature columns and the label."""
+def read_sample() -> pd.DataFrame:
+    """The sample: a few hundred rows of your data, as its raw files hold them (the columns of
+    problem.py, and any others). Replace the body with your own (a CSV file kept in the
+    repository, say): the tests and `make pipeline` use it, and they run offline."""
+    from sklearn.datasets import load_breast_cancer
+
     frame = load_breast_cancer(as_frame=True).frame
-    frame = frame.rename(columns=lambda name: name.replace(" ", "_"))
-    return frame[[*problem.FEATURE_COLUMNS, problem.LABEL_COLUMN]]
+    return frame.rename(columns=lambda name: name.replace(" ", "_"))
+
+
+def load_sample() -> pd.DataFrame:
+    """The sample's feature columns and label, as problem.py names them."""
+    frame = read_sample()
+    wanted = [*problem.FEATURE_COLUMNS, problem.LABEL_COLUMN]
+    missing = [column for column in wanted if column not in frame.columns]
+    if missing:
+        raise InputDataError(
+            f"The sample data has no column(s) {', '.join(missing)}, which problem.py names in "
+            f"FEATURE_COLUMNS or LABEL_COLUMN. Make read_sample() in {__name__} return a sample "
+            "of your data, or correct problem.py (README: Adapt it to your data)."
+        )
+    return frame[wanted]
 
 
 def sample_rows(rows: int | None = None, seed: int = 0) -> pd.DataFrame:
