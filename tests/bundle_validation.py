@@ -878,8 +878,9 @@ def _check_references(bundle: _Bundle) -> list[str]:
 
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-# Runtime keys look like 15.4.x-scala2.12, 15.4.x-cpu-ml-scala2.12, 15.4.x-aarch64-photon-scala2.12.
-_SPARK_VERSION = re.compile(r"^\d+\.\d+\.x-(aarch64-)?((cpu|gpu)-ml-|photon-)?scala\d+\.\d+$")
+# Runtime keys look like 15.4.x-scala2.12, 15.4.x-cpu-ml-scala2.12, 15.4.x-aarch64-photon-scala2.12;
+# from Databricks Runtime 18 on, a runtime is named by its major alone: 18.x-cpu-ml-scala2.13.
+_SPARK_VERSION = re.compile(r"^\d+(\.\d+)?\.x-(aarch64-)?((cpu|gpu)-ml-|photon-)?scala\d+\.\d+$")
 
 
 _RUN_AS_IDENTITIES = ("user_name", "service_principal_name", "group_name")

@@ -635,6 +635,16 @@ def test_ml_runtime_key(tmp_path):
     assert_error(write_bundle(tmp_path, jobs=jobs), "not a runtime key")
 
 
+@pytest.mark.parametrize("key", ["18.x-cpu-ml-scala2.13", "18.2.x-cpu-ml-scala2.13"])
+def test_a_runtime_named_by_its_major_version_is_a_runtime_key(tmp_path, key):
+    """From Databricks Runtime 18 on, release notes name a runtime by its major version alone."""
+    project = write_bundle(tmp_path, jobs=jobs_yml("15.4.x-cpu-ml-scala2.12", key))
+    assert not [e for e in errors_of(project) if "runtime key" in e]
+    for bad in ("18-cpu-ml-scala2.13", "18.x-ml-scala2.13"):
+        project = write_bundle(tmp_path / bad, jobs=jobs_yml("15.4.x-cpu-ml-scala2.12", bad))
+        assert_error(project, "not a runtime key")
+
+
 def test_a_cluster_without_workers_must_be_a_single_node(tmp_path):
     """The CLI warns about num_workers 0 without the single-node settings."""
     bare = jobs_yml("            num_workers: 1\n", "            num_workers: 0\n")

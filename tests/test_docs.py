@@ -187,6 +187,21 @@ def _shown_default(default) -> str:
     return f"derived: `{text}`" if "{{" in text else f"`{text}`"
 
 
+def test_every_runtime_choice_has_a_profile_that_names_its_sources():
+    """Each `runtime` choice has a profile, each profile a choice; each profile links its release
+    notes, and says of every value it could not confirm there what it rests on instead."""
+    profiles = yaml.safe_load((REPO_ROOT / "includes" / "runtime_profiles.yml").read_text())
+    choices = asked_questions()["runtime"]["choices"]
+    assert sorted(profiles) == sorted(choices.values())
+    for answer, profile in profiles.items():
+        assert re.fullmatch(r"release-notes/[\w./-]+", profile["release_notes"]), answer
+        for field, why in profile.get("unconfirmed", {}).items():
+            assert field in profile and field != "unconfirmed", (answer, field)
+            assert why.strip(), (answer, field)
+    questions_page = (DOCS / "questions.md").read_text()
+    assert "## Runtime profiles" in questions_page
+
+
 def test_questions_page_lists_every_question_default_and_choice():
     """Checked against copier.yml directly, not through the generator."""
     rows = _question_rows()

@@ -25,13 +25,17 @@ import copier
 import pytest
 import yaml
 from project_env import UV, clean_env, install, package_of, run, uv_run
+from template_repo import build_template_repo, git, head_version
 
 pytestmark = pytest.mark.slow
 
 ANSWER_SETS = {
-    "regression-17.3-classic": {
+    # Generated on 17.3 and switched as a team would, `copier update -d runtime=18` (UPDATED_FROM):
+    # the newest runtime profile and the way to it. test_update.py checks that such an update
+    # gives what a copy on 18 gives; 17.3 keeps its run there, a 0.1.x project updated.
+    "regression-18-classic-from-17.3": {
         "problem_type": "regression",
-        "runtime": "17.3",
+        "runtime": "18",
         "compute": "classic",
     },
     "classification-16.4-serverless": {
@@ -44,6 +48,8 @@ ANSWER_SETS = {
         "model_name": "churn_classifier",
     },
 }
+# Sets generated on another runtime first, then updated to theirs: {set: runtime generated on}.
+UPDATED_FROM = {"regression-18-classic-from-17.3": "17.3"}
 # Rows of the bundled sample the local pipeline scores: diabetes, breast cancer.
 SAMPLE_ROWS = {"regression": 442, "classification": 569}
 PRIMARY_METRIC = {"regression": "rmse", "classification": "roc_auc"}
@@ -78,11 +84,34 @@ def installed(request, copier_template: Path, tmp_path_factory) -> tuple[dict, P
     """(answers, rendered project, its environment), installed as `make install` does."""
     answers = ANSWER_SETS[request.param]
     project = tmp_path_factory.mktemp(request.param, numbered=False)
-    copier.run_copy(
-        str(copier_template), project, data=answers, defaults=True, unsafe=False, quiet=True
-    )
+    if request.param in UPDATED_FROM:
+        generate_then_update(tmp_path_factory, project, answers, UPDATED_FROM[request.param])
+    else:
+        copier.run_copy(
+            str(copier_template), project, data=answers, defaults=True, unsafe=False, quiet=True
+        )
     RENDERED[project] = {entry.name for entry in project.iterdir()}
     return answers, project, install(project)
+
+
+def generate_then_update(tmp_path_factory, project: Path, answers: dict, runtime: str) -> None:
+    """`project` generated with `answers` on `runtime`, committed, then updated to the answers'
+    runtime with `copier update -d runtime=...` (from a tagged template repo, as users update)."""
+    template = build_template_repo(tmp_path_factory.mktemp("template"), release_versions=[])
+    version = head_version()
+    copier.run_copy(
+        str(template), project, vcs_ref=version, data={**answers, "runtime": runtime},
+        defaults=True, unsafe=False, quiet=True,
+    )  # fmt: skip
+    git(project, "init", "--quiet", "--initial-branch=main")
+    git(project, "add", "--all")
+    git(project, "commit", "--quiet", "-m", f"Generated on {runtime}")
+    copier.run_update(
+        project, vcs_ref=version, data={"runtime": answers["runtime"]}, defaults=True,
+        overwrite=True, unsafe=False, quiet=True,
+    )  # fmt: skip
+    recorded = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    assert recorded["runtime"] == answers["runtime"], recorded
 
 
 def assert_written_only_to_the_local_store(project: Path, tmp_path: Path) -> None:

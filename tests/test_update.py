@@ -10,11 +10,13 @@ names, stays.
 from __future__ import annotations
 
 import re
+import tomllib
 from pathlib import Path
 
 import copier
 import pytest
 import yaml
+from answer_sets import REPO_ROOT
 from bundle_validation import require_schema, validate_project
 from copier import Settings
 from copier.errors import UserMessageError
@@ -75,9 +77,9 @@ OLD_IMPORT = re.compile(
 )
 
 
-def copy_at(template: Path, version: str, project: Path) -> Path:
+def copy_at(template: Path, version: str, project: Path, data: dict | None = None) -> Path:
     copier.run_copy(
-        str(template), project, vcs_ref=version, defaults=True, unsafe=False, quiet=True
+        str(template), project, vcs_ref=version, data=data, defaults=True, unsafe=False, quiet=True
     )
     git(project, "init", "--quiet", "--initial-branch=main")
     git(project, "add", "--all")
@@ -203,6 +205,57 @@ def test_same_version_update_changes_nothing(tmp_path):
     project = copy_at(template, head_version(), tmp_path / "project")
     update_to(project, head_version())
     assert git(project, "status", "--porcelain") == "", "rendering is not deterministic"
+
+
+def values_of(key: str, tree: object) -> list:
+    """Every value of `key` in a YAML tree, at any depth."""
+    if isinstance(tree, dict):
+        return [v for k, v in tree.items() if k == key] + [
+            found for v in tree.values() for found in values_of(key, v)
+        ]
+    if isinstance(tree, list):
+        return [found for item in tree for found in values_of(key, item)]
+    return []
+
+
+def runtime_pins(project: Path) -> dict[str, str]:
+    """The runtime dependency group of the project's pyproject.toml: {package: pinned version}."""
+    group = tomllib.loads((project / "pyproject.toml").read_text())["dependency-groups"]["runtime"]
+    return dict(pin.split("==") for pin in group if "==" in pin)
+
+
+def test_runtime_update_from_17_3_to_18_gives_the_18_project_and_keeps_team_edits(tmp_path):
+    """`copier update -d runtime=18` on a 17.3 project with team edits: the 18 profile's pins and
+    cluster key, the edits kept, and every other file as a project generated on 18 has it (whose
+    tests and local run tests/test_generated_project.py runs)."""
+    profile = yaml.safe_load((REPO_ROOT / "includes" / "runtime_profiles.yml").read_text())["18"]
+    template = build_template_repo(tmp_path, release_versions=[])
+    project = copy_at(template, head_version(), tmp_path / "project", data={"runtime": "17.3"})
+    before = runtime_pins(project)
+    make_team_edits(project)
+
+    update_to(project, head_version(), data={"runtime": "18"})
+
+    assert recorded_answers(project)["runtime"] == "18"
+    pins = runtime_pins(project)
+    assert pins != before
+    for package in ("pyspark", "mlflow", "pandas", "numpy", "scikit-learn", "pyarrow"):
+        assert pins[package] == str(profile[package]), package
+    keys = {
+        key
+        for path in (project / "resources").glob("*.yml")
+        for key in values_of("spark_version", yaml.safe_load(path.read_text()))
+    }
+    assert keys == {profile["spark_version"]}
+    assert_team_edits_kept(project)
+
+    fresh = copy_at(template, head_version(), tmp_path / "fresh", data={"runtime": "18"})
+    edited = {*BUNDLE_EDITS, f"src/{PACKAGE}/problem.py", f"src/{PACKAGE}/training/train.py"}
+    edited |= {"tests/conftest.py"}
+    for path in project_files(fresh):
+        relpath = path.relative_to(fresh).as_posix()
+        if relpath not in edited:
+            assert (project / relpath).read_text() == path.read_text(), relpath
 
 
 @pytest.mark.parametrize("release", [r["version"] for r in releases()])
