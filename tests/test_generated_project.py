@@ -15,6 +15,7 @@ and then:
 from __future__ import annotations
 
 import configparser
+import itertools
 import re
 import shutil
 import subprocess
@@ -58,7 +59,8 @@ PRIMARY_METRIC = {"regression": "rmse", "classification": "roc_auc"}
 def _summary(output: str) -> dict[str, str]:
     """The fields of the local pipeline's closing summary."""
     lines = output[output.index("Local pipeline summary") :].splitlines()[1:]
-    return {line.split()[0]: line.split(maxsplit=1)[1] for line in lines if line.startswith("  ")}
+    fields = itertools.takewhile(lambda line: line.startswith("  "), lines)
+    return {line.split()[0]: line.split(maxsplit=1)[1] for line in fields}
 
 
 # What third parties print on a local run that is no news for it: MLflow creating its store
@@ -72,6 +74,8 @@ THIRD_PARTY_NOISE = [
     "log4j profile",
     "Setting default log level",
     "NativeCodeLoader",
+    # Not noise but a defect: a run that succeeds prints no traceback, even at exit.
+    "Traceback (most recent call last)",
 ]
 # What local runs may add to a project's folder: the local store, and uv's lock file (committed).
 LOCAL_RUN_OUTPUTS = {".local", "uv.lock"}

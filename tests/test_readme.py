@@ -7,7 +7,7 @@ import re
 
 import pytest
 import yaml
-from answer_sets import REPO_ROOT, asked_questions
+from answer_sets import REPO_ROOT, answer_sets, asked_questions
 
 ROW = re.compile(r"^\| `(?P<name>\w+)` \| (?P<default>[^|]+) \|", re.MULTILINE)
 
@@ -61,3 +61,13 @@ def test_the_generated_readme_names_only_files_the_project_has(render, answers):
     assert any(path.startswith("src/") for path in named)
     missing = sorted(path for path in named if not (project / path).exists())
     assert not missing, f"README.md names {missing}, which the project does not have"
+
+
+@pytest.mark.parametrize("answers", sorted(answer_sets()))
+def test_the_generated_readme_speaks_the_ci_providers_words(render, answers):
+    """GitLab has merge requests, GitHub and Azure DevOps pull requests."""
+    default = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())["ci_provider"]["default"]
+    provider = answer_sets()[answers].get("ci_provider", default)
+    readme = (render(answers) / "README.md").read_text().lower()
+    wrong = "pull request" if provider == "gitlab" else "merge request"
+    assert wrong not in readme, f"a {provider} project's README speaks of {wrong}s"

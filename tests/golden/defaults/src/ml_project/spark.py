@@ -96,6 +96,12 @@ def _remove_scratch_parent_at_exit() -> None:
 def _stop_jvm_then_remove(folder: Path) -> None:
     from pyspark import SparkContext
 
+    active = SparkContext._active_spark_context
+    if active is not None:
+        # Stopped first, so that its Python side (PySpark 3.5's accumulator server) shuts down
+        # before the JVM it talks to exits.
+        with contextlib.suppress(Exception):
+            active.stop()
     jvm = getattr(SparkContext._gateway, "proc", None)  # the JVM process pyspark started
     if jvm is not None and jvm.poll() is None:
         with contextlib.suppress(OSError, subprocess.TimeoutExpired):
