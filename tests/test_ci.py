@@ -17,7 +17,6 @@ import pytest
 import yaml
 from answer_sets import REPO_ROOT, answer_sets, questions
 from bundle_validation import bundle_targets
-from conftest import render_project
 
 CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
 TEMPLATE = REPO_ROOT / "template"
@@ -53,11 +52,13 @@ SCHEMAS = {
     "azure_devops": "vendor.azure-pipelines",
 }
 GITHUB_SCHEMAS = {"action.yml": "vendor.github-actions", "dependabot.yml": "vendor.dependabot"}
-# The only way each provider may sign in to Databricks: workload identity federation.
+# The only ways each provider may sign in to Databricks: workload identity federation. Azure DevOps
+# validates with the CI pipeline's token (azure-devops-oidc) and deploys with the ID token of the
+# target's service connection (env-oidc).
 AUTH_TYPES = {
-    "github_actions": "github-oidc",
-    "gitlab": "env-oidc",
-    "azure_devops": "azure-devops-oidc",
+    "github_actions": {"github-oidc"},
+    "gitlab": {"env-oidc"},
+    "azure_devops": {"azure-devops-oidc", "env-oidc"},
 }
 
 EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
@@ -82,23 +83,6 @@ ALL_SETS = answer_sets() | {
     f"ci-{provider}-staging-no-hosts": {"ci_provider": provider, "include_staging": True}
     for provider in AUTH_TYPES
 }
-
-
-@pytest.fixture(scope="session")
-def ci_render(render, copier_template, tmp_path_factory):
-    """Render any set of ALL_SETS once: the shared matrix through `render`, the others here."""
-    extra: dict[str, Path] = {}
-    shared = answer_sets()
-
-    def _render(name: str) -> Path:
-        if name in shared:
-            return render(name)
-        if name not in extra:
-            dst = tmp_path_factory.mktemp(f"render-{name}", numbered=False)
-            extra[name] = render_project(copier_template, dst, ALL_SETS[name])
-        return extra[name]
-
-    return _render
 
 
 def provider_of(name: str) -> str:
@@ -315,7 +299,7 @@ def test_databricks_calls_sign_in_with_workload_identity_federation(ci_render, n
         for file in files.values()
         for auth in re.findall(r"DATABRICKS_AUTH_TYPE:\s*(\S+)", file.read_text())
     }
-    assert auth_types == {AUTH_TYPES[provider]}
+    assert auth_types == AUTH_TYPES[provider]
     for path, file in files.items():
         text = file.read_text()
         if "databricks bundle" in text:
@@ -486,10 +470,18 @@ def test_azure_devops_flow(ci_render, name):
         (job,) = stages[name_]["jobs"]
         assert job["environment"] == name_
         jobs[name_] = job
-    steps = {
-        name_: commands(job["strategy"]["runOnce"]["deploy"]["steps"], "bash")
-        for name_, job in jobs.items()
-    }
+    # Each Databricks command runs in an AzureCLI@2 task with the target's own service connection,
+    # whose ID token (idToken) is the CLI's credential.
+    steps = {}
+    for name_, job in jobs.items():
+        tasks = [s for s in job["strategy"]["runOnce"]["deploy"]["steps"] if "task" in s]
+        assert {t["task"] for t in tasks} == {"AzureCLI@2"}
+        assert all(t["inputs"]["azureSubscription"] == f"databricks-{name_}" for t in tasks)
+        assert all(t["inputs"]["addSpnToEnvironment"] is True for t in tasks)
+        scripts = [t["inputs"]["inlineScript"].splitlines() for t in tasks]
+        assert all(lines[0] == 'export DATABRICKS_OIDC_TOKEN="$idToken"' for lines in scripts)
+        assert job["variables"]["DATABRICKS_AUTH_TYPE"] == "env-oidc"
+        steps[name_] = [command for lines in scripts for command in lines[1:]]
     assert steps[stage] == [
         f"databricks bundle validate --strict --target {stage}",
         f"databricks bundle deploy --target {stage}",
@@ -604,6 +596,8 @@ def azure_steps(steps: list[dict], folder: Path) -> list[dict]:
             flat += azure_steps(load(template)["steps"], template.parent)
         elif "script" in step or "bash" in step:
             flat.append({"run": step.get("script", step.get("bash"))})
+        elif step.get("task") == "AzureCLI@2":  # a script, run with a service connection
+            flat.append({"run": step["inputs"]["inlineScript"]})
         elif "task" in step:
             flat.append({"uses": step["task"], "with": step.get("inputs", {})})
         else:

@@ -16,7 +16,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-import test_ci
 from test_ci import (
     DATABRICKS_CLI,
     WITH_CI,
@@ -25,9 +24,6 @@ from test_ci import (
     provider_of,
     sets_for,
 )
-
-# The renders of test_ci, shared (a session fixture).
-ci_render = test_ci.ci_render
 
 ZIZMOR = Path(sys.executable).with_name("zizmor")
 # Every answer that changes a GitHub workflow: staging, hosts in databricks.yml or not, a prod
