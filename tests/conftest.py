@@ -35,3 +35,23 @@ def render(copier_template: Path, tmp_path_factory) -> Callable[[str], Path]:
         return rendered[name]
 
     return _render
+
+
+@pytest.fixture(scope="session")
+def ci_render(render, copier_template, tmp_path_factory) -> Callable[[str], Path]:
+    """Render any answer set of the CI tests (test_ci.ALL_SETS) once: the shared matrix through
+    `render`, the others here."""
+    from test_ci import ALL_SETS
+
+    extra: dict[str, Path] = {}
+    shared = answer_sets()
+
+    def _render(name: str) -> Path:
+        if name in shared:
+            return render(name)
+        if name not in extra:
+            dst = tmp_path_factory.mktemp(f"render-{name}", numbered=False)
+            extra[name] = render_project(copier_template, dst, ALL_SETS[name])
+        return extra[name]
+
+    return _render

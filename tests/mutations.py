@@ -32,6 +32,8 @@ from bundle_validation import SCHEMA_ENV, SHARED_SCHEMA  # noqa: E402 (after the
 
 COPIED = ("copier.yml", "template", "includes", "migrations", "tests", "pyproject.toml")
 PACKAGE_SRC = "template/src/{{ package_name }}"
+GITHUB = "template/{% if ci_provider == 'github_actions' %}.github{% endif %}"
+GITLAB_CI = "template/{% if ci_provider == 'gitlab' %}.gitlab-ci.yml{% endif %}.jinja"
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,27 @@ MUTATIONS = [
         "{%- if ns.bad -%}",
         "{%- if false -%}",
         "tests/test_questions.py::test_validator_rejects_bad_value_and_writes_nothing",
+    ),
+    Mutation(
+        "a GitHub action is pinned by a tag again",
+        f"{GITHUB}/workflows/checks.yml.jinja",
+        "actions/setup-java@b6effb05e454b25005698d916606bdc6ffcbf961 # v5.7.0",
+        "actions/setup-java@v5",
+        "tests/test_ci_security.py::test_every_action_is_pinned_by_a_release_commit",
+    ),
+    Mutation(
+        "GitLab runs a CLI download that fails its checksum",
+        GITLAB_CI,
+        '    - echo "${cli_sha256}  ${archive}" | sha256sum --check --strict\n',
+        '    - echo "${cli_sha256}  ${archive}" | sha256sum --check --strict || true\n',
+        "tests/test_ci_security.py::test_a_tampered_cli_archive_stops_the_job",
+    ),
+    Mutation(
+        "GitLab validates in a fork's own pipeline",
+        GITLAB_CI,
+        "$CI_MERGE_REQUEST_SOURCE_PROJECT_ID == $CI_MERGE_REQUEST_PROJECT_ID",
+        "$CI_MERGE_REQUEST_SOURCE_PROJECT_ID == $CI_PROJECT_ID",
+        "tests/test_ci.py::test_gitlab_flow",
     ),
     Mutation(
         "the gate promotes a worse challenger",

@@ -17,7 +17,6 @@ import pytest
 import yaml
 from answer_sets import REPO_ROOT, answer_sets, questions
 from bundle_validation import bundle_targets
-from conftest import render_project
 
 CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
 TEMPLATE = REPO_ROOT / "template"
@@ -25,6 +24,8 @@ TEMPLATE = REPO_ROOT / "template"
 # Every CI file each provider gets; `none` gets none.
 CI_FILES = {
     "github_actions": {
+        ".github/dependabot.yml",
+        ".github/actions/databricks-cli/action.yml",
         ".github/workflows/checks.yml",
         ".github/workflows/ci.yml",
         ".github/workflows/deploy.yml",
@@ -43,17 +44,21 @@ CI_FILES = {
 }
 # Where any provider's files would land: no other file of the project may be here.
 CI_LOCATIONS = (".github", ".gitlab-ci.yml", "azure-pipelines.yml", ".azure-pipelines")
-# check-jsonschema's vendored schemas (shipped inside the package: nothing is downloaded).
+# check-jsonschema's vendored schemas (shipped inside the package: nothing is downloaded), by
+# provider; on GitHub, by the kind of file.
 SCHEMAS = {
     "github_actions": "vendor.github-workflows",
     "gitlab": "vendor.gitlab-ci",
     "azure_devops": "vendor.azure-pipelines",
 }
-# The only way each provider may sign in to Databricks: workload identity federation.
+GITHUB_SCHEMAS = {"action.yml": "vendor.github-actions", "dependabot.yml": "vendor.dependabot"}
+# The only ways each provider may sign in to Databricks: workload identity federation. Azure DevOps
+# validates with the CI pipeline's token (azure-devops-oidc) and deploys with the ID token of the
+# target's service connection (env-oidc).
 AUTH_TYPES = {
-    "github_actions": "github-oidc",
-    "gitlab": "env-oidc",
-    "azure_devops": "azure-devops-oidc",
+    "github_actions": {"github-oidc"},
+    "gitlab": {"env-oidc"},
+    "azure_devops": {"azure-devops-oidc", "env-oidc"},
 }
 
 EXPRESSION = re.compile(r"\$\{\{.*?\}\}")
@@ -78,23 +83,6 @@ ALL_SETS = answer_sets() | {
     f"ci-{provider}-staging-no-hosts": {"ci_provider": provider, "include_staging": True}
     for provider in AUTH_TYPES
 }
-
-
-@pytest.fixture(scope="session")
-def ci_render(render, copier_template, tmp_path_factory):
-    """Render any set of ALL_SETS once: the shared matrix through `render`, the others here."""
-    extra: dict[str, Path] = {}
-    shared = answer_sets()
-
-    def _render(name: str) -> Path:
-        if name in shared:
-            return render(name)
-        if name not in extra:
-            dst = tmp_path_factory.mktemp(f"render-{name}", numbered=False)
-            extra[name] = render_project(copier_template, dst, ALL_SETS[name])
-        return extra[name]
-
-    return _render
 
 
 def provider_of(name: str) -> str:
@@ -167,12 +155,28 @@ def expression_problems(text: str, expected: set[str]) -> list[str]:
 
 
 def check_schema(provider: str, paths: list[Path]) -> subprocess.CompletedProcess:
+    """check-jsonschema on every file, each against its schema; one result for them all."""
     # The Azure Pipelines schema has patterns that only Python's regex engine compiles.
     variant = ["--regex-variant", "python"] if provider == "azure_devops" else []
-    return subprocess.run(
-        [str(CHECK_JSONSCHEMA), *variant, "--builtin-schema", SCHEMAS[provider], *map(str, paths)],
-        capture_output=True,
-        text=True,
+    by_schema: dict[str, list[Path]] = {}
+    for path in paths:
+        schema = SCHEMAS[provider]
+        if provider == "github_actions":
+            schema = GITHUB_SCHEMAS.get(path.name, schema)
+        by_schema.setdefault(schema, []).append(path)
+    results = [
+        subprocess.run(
+            [str(CHECK_JSONSCHEMA), *variant, "--builtin-schema", schema, *map(str, files)],
+            capture_output=True,
+            text=True,
+        )
+        for schema, files in by_schema.items()
+    ]
+    return subprocess.CompletedProcess(
+        args=[result.args for result in results],
+        returncode=max(result.returncode for result in results),
+        stdout="".join(result.stdout for result in results),
+        stderr="".join(result.stderr for result in results),
     )
 
 
@@ -295,7 +299,7 @@ def test_databricks_calls_sign_in_with_workload_identity_federation(ci_render, n
         for file in files.values()
         for auth in re.findall(r"DATABRICKS_AUTH_TYPE:\s*(\S+)", file.read_text())
     }
-    assert auth_types == {AUTH_TYPES[provider]}
+    assert auth_types == AUTH_TYPES[provider]
     for path, file in files.items():
         text = file.read_text()
         if "databricks bundle" in text:
@@ -346,11 +350,14 @@ def test_github_flow(ci_render, name):
         for step in job.get("steps", [])
         if "uses" in step
     }
-    assert all(re.fullmatch(r"[\w-]+/[\w-]+@v\d+(\.\d+)*", pin) for pin in pins), pins
+    # Third-party actions by commit SHA (tests/test_ci_security.py), this repository's own by `$/`.
+    assert all(re.fullmatch(r"[\w-]+/[\w-]+@[0-9a-f]{40}|\$/\.github/[\w/.-]+", p) for p in pins), (
+        pins
+    )
 
     # Pull requests: checks, then every target validated as the validation service principal.
     assert ci[True] == {"pull_request": None}  # PyYAML reads the key `on` as True
-    assert ci["jobs"]["checks"]["uses"] == "./.github/workflows/checks.yml"
+    assert ci["jobs"]["checks"]["uses"] == "$/.github/workflows/checks.yml"
     validate = ci["jobs"]["validate"]
     assert [row["target"] for row in validate["strategy"]["matrix"]["include"]] == bundle_targets(
         project
@@ -397,14 +404,19 @@ def test_gitlab_flow(ci_render, name):
     stage = preprod(project)
     base = pipeline[".databricks"]
     assert base["id_tokens"] == {"DATABRICKS_OIDC_TOKEN": {"aud": "$DATABRICKS_ACCOUNT_ID"}}
-    assert "sha256sum --check --ignore-missing" in " ".join(base["before_script"])
+    assert "sha256sum --check --strict" in " ".join(base["before_script"])
 
     validate = {key: job for key, job in pipeline.items() if key.startswith("validate:")}
     assert [job["variables"]["TARGET"] for job in validate.values()] == bundle_targets(project)
     assert all(job["extends"] == ".validate" for job in validate.values())
-    assert pipeline[".validate"]["rules"][0]["if"].startswith(
-        '$CI_PIPELINE_SOURCE == "merge_request_event"'
-    )
+    # Never in a fork's own pipeline, where CI_PROJECT_ID is the fork's: the merge request's source
+    # project must be its target project (this one).
+    assert pipeline[".validate"]["rules"] == [
+        {
+            "if": '$CI_PIPELINE_SOURCE == "merge_request_event"'
+            " && $CI_MERGE_REQUEST_SOURCE_PROJECT_ID == $CI_MERGE_REQUEST_PROJECT_ID"
+        }
+    ]
     assert pipeline[".validate"]["script"] == [
         'databricks bundle validate --strict --target "$TARGET"'
     ]
@@ -458,10 +470,18 @@ def test_azure_devops_flow(ci_render, name):
         (job,) = stages[name_]["jobs"]
         assert job["environment"] == name_
         jobs[name_] = job
-    steps = {
-        name_: commands(job["strategy"]["runOnce"]["deploy"]["steps"], "bash")
-        for name_, job in jobs.items()
-    }
+    # Each Databricks command runs in an AzureCLI@2 task with the target's own service connection,
+    # whose ID token (idToken) is the CLI's credential.
+    steps = {}
+    for name_, job in jobs.items():
+        tasks = [s for s in job["strategy"]["runOnce"]["deploy"]["steps"] if "task" in s]
+        assert {t["task"] for t in tasks} == {"AzureCLI@2"}
+        assert all(t["inputs"]["azureSubscription"] == f"databricks-{name_}" for t in tasks)
+        assert all(t["inputs"]["addSpnToEnvironment"] is True for t in tasks)
+        scripts = [t["inputs"]["inlineScript"].splitlines() for t in tasks]
+        assert all(lines[0] == 'export DATABRICKS_OIDC_TOKEN="$idToken"' for lines in scripts)
+        assert job["variables"]["DATABRICKS_AUTH_TYPE"] == "env-oidc"
+        steps[name_] = [command for lines in scripts for command in lines[1:]]
     assert steps[stage] == [
         f"databricks bundle validate --strict --target {stage}",
         f"databricks bundle deploy --target {stage}",
@@ -477,21 +497,28 @@ def test_azure_devops_flow(ci_render, name):
 # --- one pinned Databricks CLI ------------------------------------------------------------------
 
 
+DATABRICKS_CLI = yaml.safe_load((REPO_ROOT / "includes" / "databricks_cli.yml").read_text())
+
+
 def cli_versions(project: Path) -> set[str]:
+    """Every Databricks CLI version the CI files name: setup-cli's, the GitHub action's VERSION,
+    GitLab's cli_version, Azure's version."""
     text = "\n".join(file.read_text() for file in ci_files(project).values())
     return set(
-        re.findall(r"databricks/setup-cli@v(\S+)", text)
-        + re.findall(r'DATABRICKS_CLI_VERSION: "([^"]+)"', text)
-        + re.findall(r"^\s*version=(\S+)$", text, re.MULTILINE)
+        re.findall(r"databricks/setup-cli@v?(\S+)", text)
+        + re.findall(r'^\s*VERSION: "([^"]+)"', text, re.MULTILINE)
+        + re.findall(r"^\s*-?\s*(?:cli_)?version=(\S+)$", text, re.MULTILINE)
     )
 
 
 def test_one_pinned_databricks_cli_everywhere(ci_render):
-    """Every provider installs the same, exact CLI release: the one whose bundle classes
-    (databricks-bundles, released in lockstep with the CLI) the template's tests validate with."""
+    """Every provider installs the same, exact CLI release (includes/databricks_cli.yml): the one
+    whose bundle classes (databricks-bundles, released in lockstep with the CLI) the template's
+    tests validate with."""
     per_set = {name: cli_versions(ci_render(name)) for name in WITH_CI}
     assert all(len(versions) == 1 for versions in per_set.values()), per_set
     (version,) = set().union(*per_set.values())
+    assert version == str(DATABRICKS_CLI["version"])
     assert re.fullmatch(r"\d+\.\d+\.\d+", version)
     pyproject = (REPO_ROOT / "pyproject.toml").read_text()
     assert f'"databricks-bundles=={version}"' in pyproject
@@ -569,6 +596,8 @@ def azure_steps(steps: list[dict], folder: Path) -> list[dict]:
             flat += azure_steps(load(template)["steps"], template.parent)
         elif "script" in step or "bash" in step:
             flat.append({"run": step.get("script", step.get("bash"))})
+        elif step.get("task") == "AzureCLI@2":  # a script, run with a service connection
+            flat.append({"run": step["inputs"]["inlineScript"]})
         elif "task" in step:
             flat.append({"uses": step["task"], "with": step.get("inputs", {})})
         else:
