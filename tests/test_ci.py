@@ -350,14 +350,14 @@ def test_github_flow(ci_render, name):
         for step in job.get("steps", [])
         if "uses" in step
     }
-    # Third-party actions by commit SHA (tests/test_ci_security.py), this repository's own by `$/`.
-    assert all(re.fullmatch(r"[\w-]+/[\w-]+@[0-9a-f]{40}|\$/\.github/[\w/.-]+", p) for p in pins), (
+    # Third-party actions by commit SHA (tests/test_ci_security.py), this repository's own by `./`.
+    assert all(re.fullmatch(r"[\w-]+/[\w-]+@[0-9a-f]{40}|\./\.github/[\w/.-]+", p) for p in pins), (
         pins
     )
 
     # Pull requests: checks, then every target validated as the validation service principal.
     assert ci[True] == {"pull_request": None}  # PyYAML reads the key `on` as True
-    assert ci["jobs"]["checks"]["uses"] == "$/.github/workflows/checks.yml"
+    assert ci["jobs"]["checks"]["uses"] == "./.github/workflows/checks.yml"
     validate = ci["jobs"]["validate"]
     assert [row["target"] for row in validate["strategy"]["matrix"]["include"]] == bundle_targets(
         project
