@@ -25,7 +25,7 @@ import pytest
 import yaml
 from answer_sets import asked_questions, choices
 from copier._main import Worker  # the Jinja environment Copier renders validators in
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from prompts import message_problems, prefix
@@ -298,41 +298,21 @@ def test_known_nasty_value_in_every_free_text_question(
             assert question not in outcome.refused, outcome.refused[question]
 
 
-# Pieces hostile strings are made of: YAML, TOML, Markdown and shell syntax, bundle and Jinja
-# references, whitespace and invisible characters, and pieces of valid answers (so that the
-# strict validators let some through).
-PIECES = [
-    *":#*&!|>'\"\\%@`{}[],?-$~ ./_=+;",
-    "${",
-    "{{",
-    "{%",
-    "\t",
-    "\n",
-    "\r",
-    "\u2028",
-    "\x85",
-    "\xa0",
-    "\x7f",
-    "\u200d",
-    "é",
-    "中",
-    "😀",
-    "yes",
-    "null",
-    "true",
-    "- ",
-    ": ",
-    " #",
-    "0x",
-    "1e3",
-    "https://",
-    "@example.com",
-    "?",
-    "* ",
-]
+# Pieces hostile strings are made of, by kind, each kind as likely as the others: YAML, TOML and
+# shell syntax, bundle and Jinja references; words YAML reads as other types; Markdown that would
+# format rather than show; whitespace and invisible characters; other scripts; pieces of valid
+# answers (so that the strict validators let some through); and any short text.
+SYNTAX = [*":#*&!|>'\"\\%@`{}[],?-$~ ./_=+;", "${", "{{", "{%", "- ", ": ", " #", "? ", "* "]
+WORDS = ["yes", "null", "true", "on", "~", "0x", "1e3", "https://", "@example.com"]
+MARKUP = ["*a*", "_a_", "`a`", "<i>", "&amp;", "[a](b)", "~~a~~", "\\*", " #"]
+INVISIBLE = ["\t", "\n", "\r", "\u2028", "\x85", "\xa0", "\x7f", "\u200d", "\ufeff"]
+SCRIPTS = ["é", "ß", "中", "😀", "Ω"]
 TOKENS = sorted({piece for s in SENTINELS.values() for piece in re.split(r"([\W_])", s) if piece})
-pieces = st.one_of(st.sampled_from(PIECES), st.sampled_from(TOKENS), st.text(max_size=2))
-hostile = st.lists(pieces, min_size=1, max_size=6).map("".join)
+pieces = st.one_of(
+    *(st.sampled_from(kind) for kind in (SYNTAX, WORDS, MARKUP, INVISIBLE, SCRIPTS, TOKENS)),
+    st.text(max_size=2),
+)
+hostile = st.lists(pieces, min_size=1, max_size=5).map("".join)
 
 
 def near_valid(question: str):
@@ -349,6 +329,8 @@ def near_valid(question: str):
     derandomize=True,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    # No shrinking: each step is a render (minutes in all); the failure shows the values as drawn.
+    phases=[Phase.explicit, Phase.generate],
 )
 @given(
     values=st.fixed_dictionaries({q: st.one_of(hostile, near_valid(q)) for q in FREE_TEXT}),

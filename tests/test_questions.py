@@ -81,6 +81,7 @@ BAD_VALUES = {
         ("0 0 * ? * ?", "Use ? in one day field only"),
         ("0 ? * * * *", "Put ? in a day field only"),
         ("0 0 * * * ?;", "Only 0-9 A-Z"),
+        ("0 0 * * *\n?", "Separate fields by 1 space"),
     ],
 }
 
