@@ -129,7 +129,9 @@ def validate(template, tmp_path_factory):
 
     def _validate(question: str, answers: dict) -> str:
         validator = worker.jinja_env.from_string(specs[question]["validator"])
-        message = validator.render({**defaults, **answers}).strip()
+        # As in a copy with --data: every answer given is also in `_copier_answers`.
+        context = {**defaults, **answers}
+        message = validator.render({**context, "_copier_answers": context}).strip()
         return f"{prefix(question)}{message}" if message else ""
 
     return _validate
