@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import yaml
-from answer_sets import REPO_ROOT, asked_questions
+from answer_sets import REPO_ROOT, answer_sets, asked_questions
 
 ROW = re.compile(r"^\| `(?P<name>\w+)` \| (?P<default>[^|]+) \|", re.MULTILINE)
 
@@ -47,3 +47,23 @@ def test_message_after_copy_says_what_the_generated_readme_says(render):
     assert "make install" in commands
     missing = [command for command in commands if command not in readme]
     assert not missing, f"the generated README does not mention {missing}"
+
+
+TRUSTED_UPDATE = re.compile(r"copier (update|recopy)\b[^\n`\"]*--trust")
+
+
+def test_generated_update_commands_need_no_trust(render):
+    """What a project prints to run (README, CI messages) leaves --trust out: only an update across
+    a migration needs it, and then Copier says so; the README explains when."""
+    sets = answer_sets()
+    by_provider = {
+        answers.get("ci_provider", "github_actions"): name for name, answers in sets.items()
+    }
+    for name in by_provider.values():
+        project = render(name)
+        for path in project.rglob("*"):
+            if path.is_file() and ".git" not in path.parts:
+                match = TRUSTED_UPDATE.search(path.read_text())
+                assert not match, f"{name}: {path.relative_to(project)} prints {match[0]!r}"
+    readme = " ".join((render("defaults") / "README.md").read_text().split())
+    assert "then run the same command with `--trust`" in readme
