@@ -31,7 +31,9 @@ Free-text answers are written quoted or escaped for each file they land in (YAML
 Markdown), so an answer the validator accepts arrives as typed: `Churn: v2` as a project name, or
 `ml engineers #prod`, `yes` and `null` as group names. Refused: line breaks and other invisible
 characters and spaces at either end (no file keeps them as typed), `${` (the bundle would read a
-reference), and backquotes in a group name (SQL grants quote names with them).
+reference), backquotes in a group name (SQL grants quote names with them), and names longer than
+the project's lint-clean lines allow (80 characters for the project name, 100 for a group, 64 for
+Unity Catalog names and node types).
 """
 
 

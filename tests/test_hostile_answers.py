@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
@@ -30,6 +32,10 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from prompts import message_problems, prefix
 from template_repo import _copy_working_tree
+from yamllint import linter
+from yamllint.config import YamlLintConfig
+
+RUFF = Path(sys.executable).with_name("ruff")
 
 # Every asked question whose answer is typed text.
 FREE_TEXT = [
@@ -96,12 +102,29 @@ KNOWN_NASTY = [
     " padded ",
     "zero\u200bwidth",
     "",
+    # The longest names accepted (64 for Unity Catalog names and node types, 80 for the project,
+    # 100 for groups), and too long.
+    "x" * 64,
+    ("Churn forecast, " * 5)[:79] + "!",
+    ("ML platform engineers, " * 5)[:99] + "!",
+    "x" * 101,
+    # A team's list of addresses: longer than a YAML line may be, written one per line.
+    ", ".join(f"ml-oncall-{team}@example.com" for team in ("emea", "amer", "apac", "data", "ops")),
 ]
 # Plausible names that must be accepted (and then arrive intact), not refused.
 MUST_ACCEPT = {
-    "project_name": ["Churn: v2", "R&D <ml> *bold* _it_ `code` #1 ~strike~ | pipe $x$"],
+    "project_name": [
+        "Churn: v2",
+        "R&D <ml> *bold* _it_ `code` #1 ~strike~ | pipe $x$",
+        ("Churn forecast, " * 5)[:79] + "!",
+    ],
     "ml_engineers_group": ["ml engineers #prod", "team: ds", "*star", "- dash", "yes", "null"],
-    "data_scientists_group": ["@team", "'single' \"double\" \\back\\", "Ünïcødé 中文 😀"],
+    "data_scientists_group": [
+        "@team",
+        "'single' \"double\" \\back\\",
+        "Ünïcødé 中文 😀",
+        ("ML platform engineers, " * 5)[:99] + "!",
+    ],
 }
 
 # Markdown as the CI providers' web pages render it (CommonMark with tables and strikethrough).
@@ -266,6 +289,16 @@ def check(outcome: Outcome, values: dict, expected_trees: dict) -> None:
         assert recorded[question] == answers[question], f"{question} recorded differently"
     sub = substitution(answers)
     rendered = files(outcome.project)
+    # What the project's own checks run on it (pre-commit, CI): yamllint and ruff stay clean.
+    ruff = subprocess.run(
+        [str(RUFF), "check", "--no-cache", "."], cwd=outcome.project, capture_output=True, text=True
+    )
+    assert ruff.returncode == 0, ruff.stdout + ruff.stderr
+    lint = YamlLintConfig(file=str(outcome.project / ".yamllint.yaml"))
+    for name, path in rendered.items():
+        if path.suffix in (".yml", ".yaml"):
+            problems = list(linter.run(path.read_text(), lint, name))
+            assert not problems, f"{name} fails the project's yamllint: {problems}"
     assert sorted(rendered) == sorted(sub(name) for name in expected_trees)
     for name, tree in expected_trees.items():
         if tree is None or name == ".copier-answers.yml":
