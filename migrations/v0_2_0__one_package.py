@@ -65,8 +65,9 @@ TO_LOCAL = {
 MOVED_OBJECTS = {"common.problem.load_sample": "local.sample_data.load_sample"}
 STATE = "copier-migration-v0_2_0.json"
 TEMPLATE_ROOT = Path(__file__).resolve().parent.parent
-# copier.yml's package_name validator (tests/test_migrations.py keeps them equal).
-PACKAGE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+# copier.yml's package_name validator (tests/test_migrations.py checks they agree); \Z, as $ would
+# also match before a final line break.
+PACKAGE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}\Z")
 # Every file 0.1.x generated under src/, whatever the answers (tests/test_migrations.py checks it
 # against the recorded releases). They move, although the steps are notebooks that
 # resources/jobs.yml names: 0.2.0 replaces them, and that file, with wheel tasks.

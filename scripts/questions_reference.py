@@ -29,7 +29,16 @@ edit those, not this page. -->
 `copier copy` asks these questions in this order. Answer them interactively, or pass
 `--defaults -d name=value ...` in scripts. A question with a validator rejects a bad answer with a
 message before any file is written. Every answer is recorded in the project's
-`.copier-answers.yml`, and `copier update` replays it.
+`.copier-answers.yml`, and `copier update` replays it (through the validators again, see
+[Updating](updating.md#answers-edited-by-hand)).
+
+Free-text answers are written quoted or escaped for each file they land in (YAML, TOML, Python,
+Markdown), so an answer the validator accepts arrives as typed: `Churn: v2` as a project name, or
+`ml engineers #prod`, `yes` and `null` as group names. Refused: line breaks and other invisible
+characters and spaces at either end (no file keeps them as typed), `${` (the bundle would read a
+reference), backquotes in a group name (SQL grants quote names with them), and names longer than
+the project's lint-clean lines allow (80 characters for the project name, 100 for a group, 64 for
+Unity Catalog names and node types).
 """
 
 

@@ -477,23 +477,42 @@ def one_package(monkeypatch):
     return module
 
 
-def test_one_package_checks_package_name_as_copier_yml_does(one_package):
+def _ask_copier(tmp_path: Path, data: dict):
+    """Copier's questions from copier.yml with these answers, nothing rendered (its Worker)."""
+    questions = tmp_path / "questions"
+    if not questions.exists():
+        (questions / "template").mkdir(parents=True)  # the _subdirectory: nothing to render
+        shutil.copy(REPO_ROOT / "copier.yml", questions)
+        shutil.copytree(REPO_ROOT / "includes", questions / "includes")
+    return copier.run_copy(
+        str(questions), tmp_path / "out", data=data, defaults=True, pretend=True, quiet=True
+    )
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["churn_model", "c" * 32, "c" * 33, "Churn", "2fast", "churn-model", "churn_model\n", "class",
+     "json", "mlflow", "common", "yes"],
+)  # fmt: skip
+def test_one_package_checks_package_name_as_copier_yml_does(one_package, tmp_path, name):
     """The "before" stage refuses a name Copier would refuse later, before moving anything."""
-    validator = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())["package_name"]["validator"]
-    assert f"regex_search('{one_package.PACKAGE_NAME.pattern}')" in validator
+    try:
+        _ask_copier(tmp_path, {"package_name": name})
+        copier_refuses = False
+    except ValueError as error:
+        assert "question 'package_name'" in str(error)
+        copier_refuses = True
+    try:
+        one_package.check_package_name(name)
+        migration_refuses = False
+    except SystemExit:
+        migration_refuses = True
+    assert migration_refuses == copier_refuses
 
 
 def _copier_default_package_name(tmp_path: Path, slug: str) -> str:
     """package_name's default as Copier computes it from copier.yml, for this project_slug."""
-    questions = tmp_path / "questions"
-    (questions / "template").mkdir(parents=True)  # copier.yml's _subdirectory: nothing to render
-    shutil.copy(REPO_ROOT / "copier.yml", questions)
-    shutil.copytree(REPO_ROOT / "includes", questions / "includes")
-    worker = copier.run_copy(
-        str(questions), tmp_path / "out", data={"project_slug": slug},
-        defaults=True, pretend=True, quiet=True,
-    )  # fmt: skip
-    return worker.answers.combined["package_name"]
+    return _ask_copier(tmp_path, {"project_slug": slug}).answers.combined["package_name"]
 
 
 @pytest.mark.parametrize(

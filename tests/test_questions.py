@@ -20,50 +20,73 @@ from answer_sets import (
     pairwise_rows,
 )
 from conftest import render_project
+from prompts import HELP_INDENT, TERMINAL_WIDTH, message_problems, width
 
 # One bad value per validated question, and words its error message must contain.
 BAD_VALUES = {
-    "project_name": [("   ", "cannot be empty"), ('My "ML" project', "double quotes")],
-    "project_slug": [("ML Project", "not a valid slug"), ("1-model", "starting with a letter")],
+    "project_name": [
+        ("   ", "Give a name"),
+        (" Churn", "Trim spaces at the ends"),
+        ("Churn\nv2", "Remove tabs, line breaks"),
+        ("Churn\u2028v2", "Use printable text only"),
+        ("Churn ${var.schema}", "Remove ${"),
+        ("Churn " * 14, "Shorten to 80 characters"),
+    ],
+    "project_slug": [
+        ("ML Project", "Start with a letter"),
+        ("ml project", "Use a-z, 0-9, - and _"),
+        ("1-model", "Start with a letter"),
+        ("m" * 41, "Shorten to 40 characters"),
+    ],
     "package_name": [
-        ("Churn", "not a package name"),
-        ("churn-model", "not a package name"),
-        ("2fast", "not a package name"),
-        ("c" * 33, "not a package name"),
-        ("class", "is a Python keyword"),
-        ("json", "is a standard library module"),
-        ("logging", "is a standard library module"),
-        ("test", "too generic"),
-        ("common", "too generic"),
-        ("mlflow", "import name of a common package"),
-        ("pyspark", "import name of a common package"),
+        ("Churn", "Start with a letter"),
+        ("churn-model", "Use a-z, 0-9 and _"),
+        ("2fast", "Start with a letter"),
+        ("c" * 33, "Shorten to 32 characters"),
+        ("class", "a Python keyword"),
+        ("json", "a standard library module"),
+        ("logging", "a standard library module"),
+        ("test", "common package or generic"),
+        ("common", "common package or generic"),
+        ("mlflow", "common package or generic"),
+        ("pyspark", "common package or generic"),
     ],
-    "node_type_id": [("i3 xlarge", "not a node type id")],
-    "num_workers": [(0, "between 1 and 100"), (500, "between 1 and 100")],
-    "dev_catalog": [("dev-catalog", "not a Unity Catalog name")],
-    "staging_catalog": [("Staging", "not a Unity Catalog name")],
-    "prod_catalog": [("prod.catalog", "not a Unity Catalog name")],
-    "schema": [("ml data", "not a Unity Catalog name")],
-    "model_name": [("my-model", "not a Unity Catalog name")],
-    "dev_workspace_host": [("http://dev.cloud.databricks.com", "not a workspace URL")],
-    "staging_workspace_host": [("adb-123.azuredatabricks.net", "not a workspace URL")],
-    "prod_workspace_host": [("https://host/with/path", "not a workspace URL")],
-    "prod_service_principal": [("sp-ml-prod", "not an application ID")],
-    "ml_engineers_group": [(" ml-engineers", "not a usable group name")],
-    "data_scientists_group": [("", "not a usable group name")],
+    "node_type_id": [("i3 xlarge", "Use an id like i3.xlarge"), ("i" * 65, "Shorten to 64")],
+    "num_workers": [(0, "Use 1 to 100"), (500, "Use 1 to 100")],
+    "dev_catalog": [("dev-catalog", "Use a-z, 0-9, _")],
+    "staging_catalog": [("Staging", "Use a-z, 0-9, _")],
+    "prod_catalog": [("prod.catalog", "Use a-z, 0-9, _")],
+    "schema": [("ml data", "Use a-z, 0-9, _"), ("m" * 65, "Shorten to 64 characters")],
+    "model_name": [("my-model", "Use a-z, 0-9, _")],
+    "dev_workspace_host": [("http://dev.cloud.databricks.com", "Use https://<host> only")],
+    "staging_workspace_host": [("adb-123.azuredatabricks.net", "Use https://<host> only")],
+    "prod_workspace_host": [("https://host/with/path", "Use https://<host> only")],
+    "prod_service_principal": [("sp-ml-prod", "Use the app ID (a UUID)")],
+    "ml_engineers_group": [
+        (" ml-engineers", "Trim spaces at the ends"),
+        ("ml engineers\t#prod", "Remove tabs, line breaks"),
+        ("`ml`", "Remove the backquotes"),
+        ("ml-${bundle.target}", "Remove ${"),
+        ("ml" * 51, "Shorten to 100 characters"),
+    ],
+    "data_scientists_group": [("", "Give a name")],
     "notification_emails": [
-        ("ml-team", "is not an e-mail address"),
-        ("a@example.com, b c@example.com", '"b c@example.com" is not an e-mail address'),
-        ('"x"@example.com', "is not an e-mail address"),
-        ("ops@example.com: ping", "is not an e-mail address"),
+        ("ml-team", "Use a@x.io, b@y.io"),
+        ("a@example.com, b c@example.com", "Use a@x.io, b@y.io"),
+        ('"x"@example.com', "Use a@x.io, b@y.io"),
+        ("ops@example.com: ping", "Use a@x.io, b@y.io"),
     ],
-    "training_schedule": [("0 3 * * 1", "not a Quartz cron expression")],
+    "training_schedule": [("0 3 * * 1", "Use 6 fields")],
     "inference_schedule": [
-        ("0 0 * * * *", "not a Quartz cron expression"),
-        ("0 0 24 * * ?", "not a Quartz cron expression"),
-        ("0 0 * ? * ?", "not a Quartz cron expression"),
+        ("0 0 * * * *", "Add ? as day-of-week"),
+        ("0 0 24 * * ?", "Keep hours in 0-23"),
+        ("0 0 * ? * ?", "Use ? in one day field only"),
+        ("0 ? * * * *", "Put ? in a day field only"),
+        ("0 0 * * * ?;", "Only 0-9 A-Z"),
+        ("0 0 * * *\n?", "Separate fields by 1 space"),
     ],
 }
+
 
 # Answers that make a conditional question asked, so that its validator runs.
 ENABLING = {
@@ -103,7 +126,14 @@ def test_validator_rejects_bad_value_and_writes_nothing(
     with pytest.raises(ValueError, match=f"question '{question}'") as error:
         render_project(copier_template, dst, {**ENABLING.get(question, {}), question: value})
     assert message in str(error.value)
+    assert message_problems(question, str(error.value)) == []
     assert not dst.exists(), "a rejected answer left files behind"
+
+
+def test_help_texts_fit_the_terminal_line_by_line():
+    for name, spec in asked_questions().items():
+        for line in spec["help"].splitlines():
+            assert width(line) + HELP_INDENT <= TERMINAL_WIDTH, f"{name}: help cut at {line!r}"
 
 
 @pytest.mark.parametrize("question", sorted(CUSTOM_VALUES))

@@ -71,3 +71,23 @@ def test_the_generated_readme_speaks_the_ci_providers_words(render, answers):
     readme = (render(answers) / "README.md").read_text().lower()
     wrong = "pull request" if provider == "gitlab" else "merge request"
     assert wrong not in readme, f"a {provider} project's README speaks of {wrong}s"
+
+
+TRUSTED_UPDATE = re.compile(r"copier (update|recopy)\b[^\n`\"]*--trust")
+
+
+def test_generated_update_commands_need_no_trust(render):
+    """What a project prints to run (README, CI messages) leaves --trust out: only an update across
+    a migration needs it, and then Copier says so; the README explains when."""
+    sets = answer_sets()
+    by_provider = {
+        answers.get("ci_provider", "github_actions"): name for name, answers in sets.items()
+    }
+    for name in by_provider.values():
+        project = render(name)
+        for path in project.rglob("*"):
+            if path.is_file() and ".git" not in path.parts:
+                match = TRUSTED_UPDATE.search(path.read_text())
+                assert not match, f"{name}: {path.relative_to(project)} prints {match[0]!r}"
+    readme = " ".join((render("defaults") / "README.md").read_text().split())
+    assert "then run the same command with `--trust`" in readme

@@ -19,10 +19,11 @@ import yaml
 from answer_sets import REPO_ROOT
 from bundle_validation import require_schema, validate_project
 from copier import Settings
-from copier.errors import UserMessageError
+from copier.errors import UnsafeTemplateError, UserMessageError
 from packaging.version import Version
 from project_env import install, uv_run
-from template_repo import build_template_repo, git, head_version, releases
+from prompts import message_problems
+from template_repo import build_template_repo, git, head_version, migration_versions, releases
 from test_render import project_files
 from yamllint import linter
 from yamllint.config import YamlLintConfig
@@ -87,10 +88,21 @@ def copy_at(template: Path, version: str, project: Path, data: dict | None = Non
     return project
 
 
+def crosses_a_migration(project: Path, version: str) -> bool:
+    recorded = Version(str(recorded_answers(project)["_commit"]))
+    return any(recorded < migration <= Version(version) for migration in migration_versions())
+
+
 def update_to(project: Path, version: str, **options) -> None:
-    # unsafe: an update from 0.1.x runs a migration (the CLI's --trust).
+    # unsafe (the CLI's --trust) only where Copier runs a migration: the docs say exactly that.
     copier.run_update(
-        project, vcs_ref=version, defaults=True, overwrite=True, unsafe=True, quiet=True, **options
+        project,
+        vcs_ref=version,
+        defaults=True,
+        overwrite=True,
+        unsafe=crosses_a_migration(project, version),
+        quiet=True,
+        **options,
     )
 
 
@@ -366,3 +378,48 @@ def test_updated_project_passes_its_own_tests(tmp_path):
     assert "PASSED tests/test_team.py::test_team_helper" in output, output
     summary = re.search(r"^\d+ passed.*$", output, re.MULTILINE)  # uv_run checked the exit code
     assert summary and "failed" not in summary.group(0), output
+
+
+@pytest.mark.skipif(not old_layout_releases(), reason="no 0.1.x release recorded")
+def test_an_update_across_a_migration_needs_trust_and_says_so(tmp_path):
+    """Without --trust Copier refuses, naming migrations, before touching anything."""
+    release = old_layout_releases()[-1]
+    template = build_template_repo(tmp_path, release_versions=[release])
+    project = copy_at(template, release, tmp_path / "project")
+    with pytest.raises(UnsafeTemplateError, match="migrations"):
+        copier.run_update(project, vcs_ref=head_version(), defaults=True, overwrite=True)
+    assert git(project, "status", "--porcelain") == ""
+    assert recorded_answers(project)["_commit"] == release
+
+
+def hand_edit_answer(project: Path, question: str, value: str) -> None:
+    answers = recorded_answers(project)
+    answers[question] = value
+    (project / ".copier-answers.yml").write_text(yaml.safe_dump(answers, sort_keys=False))
+    git(project, "commit", "--quiet", "-am", f"Hand-edit {question}")
+
+
+# A release older than the one whose validators refuse `${` (0.2.0 accepts it), and the newest.
+HAND_EDIT_FROM = [r["version"] for r in releases() if Version(r["version"]) >= ONE_PACKAGE][-1:]
+
+
+@pytest.mark.parametrize("release", [*HAND_EDIT_FROM, None], ids=lambda r: r or "head")
+def test_a_hand_edited_answer_goes_through_the_validators_on_update(tmp_path, release):
+    """Copier checks recorded answers with the validators of the version the project records and
+    of the new one; one the new validators refuse stops the update before anything is written (by
+    itself Copier would drop it and take the default), and once fixed the update keeps it."""
+    template = build_template_repo(tmp_path, release_versions=[release] if release else [])
+    project = copy_at(template, release or head_version(), tmp_path / "project")
+    hand_edit_answer(project, "ml_engineers_group", "ml-${bundle.target}")
+    head = git(project, "rev-parse", "HEAD")
+
+    with pytest.raises(ValueError, match="question 'ml_engineers_group'") as refused:
+        update_to(project, head_version())
+    assert message_problems("ml_engineers_group", str(refused.value)) == []
+    assert git(project, "status", "--porcelain") == "", "the refused update wrote files"
+    assert git(project, "rev-parse", "HEAD") == head
+
+    # Fixed to a name the validators accept, however odd: the update keeps it.
+    hand_edit_answer(project, "ml_engineers_group", "ml engineers #prod")
+    update_to(project, head_version())
+    assert recorded_answers(project)["ml_engineers_group"] == "ml engineers #prod"
