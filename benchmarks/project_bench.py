@@ -152,12 +152,17 @@ def measure_inference(project: Project, local_dir: Path, repeats: int) -> dict:
     return report
 
 
-def measure_unit_tests(project: Project, repeats: int) -> dict:
+# The smoke runs one test module: it proves the measure works; the template's tests run the suite.
+SMOKE_TESTS = ["tests/test_config.py"]
+
+
+def measure_unit_tests(project: Project, repeats: int, smoke: bool = False) -> dict:
     """The generated project's own pytest suite, as `make test` runs it (`uv run pytest`; its
     fixtures make their own local folder), with pytest's report of the slowest steps."""
     runs = []
     for _ in range(repeats):
         args = ["pytest", "-q", "-p", "no:cacheprovider", "--durations=8"]
+        args += SMOKE_TESTS if smoke else []
         finished = project.uv_run(args, project.root / "unused-local-dir")
         passed = re.search(r"(\d+) passed", finished.output)
         runs.append(

@@ -57,7 +57,7 @@ def run(sizes: list[int], repeats: int, first_green_repeats: int, only: set[str]
     if "unit_tests" in only or "pipeline" in only:
         results["tool_floor"] = project_bench.measure_tool_floor(project, repeats)
     if "unit_tests" in only:
-        results["unit_tests"] = project_bench.measure_unit_tests(project, repeats)
+        results["unit_tests"] = project_bench.measure_unit_tests(project, repeats, smoke)
     if "pipeline" in only or "inference" in only:
         pipelines = [project_bench.measure_pipeline(project, rows, repeats) for rows in sizes]
         if "pipeline" in only:

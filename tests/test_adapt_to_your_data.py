@@ -4,6 +4,9 @@ pipeline promotes, scores and labels the new sample.
 
 The edits are read from the rendered README (each ```python block names its file on its first
 line), and each top-level definition of a block replaces the one of the same name in that file.
+The regression project runs its whole suite and its local pipeline; the classification project,
+to keep CI short, the modules whose tests read the sample's values (the others do not depend on
+the data), test_jobs.py among them, which runs the bundle's jobs locally as the pipeline does.
 """
 
 from __future__ import annotations
@@ -58,9 +61,23 @@ def replace_definitions(path: Path, code: str) -> None:
         path.write_text("".join([*lines[: first - 1], replacement, *lines[old.end_lineno :]]))
 
 
-@pytest.mark.parametrize("problem_type", ["regression", "classification"])
+# The generated test modules that read the sample's rows, sizes or labels.
+DATA_TESTS = [
+    "tests/test_sample_data.py",
+    "tests/test_features.py",
+    "tests/test_training.py",
+    "tests/test_evaluate.py",
+    "tests/test_batch_inference.py",
+    "tests/test_ground_truth.py",
+    "tests/test_jobs.py",
+]
+
+
+@pytest.mark.parametrize(
+    ("problem_type", "tests"), [("regression", []), ("classification", DATA_TESTS)]
+)
 def test_the_documented_edits_switch_the_project_to_other_data(
-    problem_type, copier_template: Path, tmp_path
+    problem_type, tests, copier_template: Path, tmp_path
 ):
     project = tmp_path / problem_type
     copier.run_copy(
@@ -82,10 +99,13 @@ def test_the_documented_edits_switch_the_project_to_other_data(
 
     uv_run(project, "ruff", "check", ".")
     uv_run(project, "ruff", "format", "--check", ".")
-    output = uv_run(project, "pytest", "-q", "-p", "no:cacheprovider", "-x")
+    assert all((project / module).is_file() for module in tests), tests
+    output = uv_run(project, "pytest", "-q", "-p", "no:cacheprovider", "-x", *tests)
     assert re.search(r"\d+ passed", output) and not re.search(r"\d+ (failed|error)", output), (
         output[-3000:]
     )
+    if tests:
+        return  # test_jobs.py ran the bundle's jobs on the new data, as the pipeline does
     shutil.rmtree(project / ".local", ignore_errors=True)
     summary = uv_run(project, "python", "-m", f"{package_of(project)}.local.pipeline")
     assert "gate         version 1 promoted to champion" in summary, summary[-3000:]

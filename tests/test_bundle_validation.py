@@ -451,7 +451,7 @@ def test_private_preview_field_from_the_schema(tmp_path, schema):
 
 
 def test_deprecated_field_from_databricks_bundles(tmp_path):
-    # served_models is deprecated in databricks-bundles 1.22.1 but not in the CLI 1.13 schema.
+    # served_models is deprecated in databricks-bundles 1.19.0 but not in the CLI 1.13 schema.
     ml = ml_yml(
         "        traffic_config:",
         "        served_models:\n          - model_name: m\n            model_version: '1'\n"
