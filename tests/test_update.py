@@ -365,8 +365,9 @@ def test_update_over_a_dirty_tree_stops_before_touching_anything(tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(not old_layout_releases(), reason="no 0.1.x release recorded")
 def test_updated_project_passes_its_own_tests(tmp_path):
-    """The newest 0.1.x project with team edits, updated: its tests, the team's included, pass
-    (once, for the newest release only: installing and running them takes minutes)."""
+    """The newest 0.1.x project with team edits, updated: the team's test passes, every module
+    imports, and both jobs run end to end (once, for the newest release only; the whole suite of
+    a fresh project runs in test_generated_project)."""
     release = old_layout_releases()[-1]
     template = build_template_repo(tmp_path, release_versions=[release])
     project = copy_at(template, release, tmp_path / "project")
@@ -374,7 +375,8 @@ def test_updated_project_passes_its_own_tests(tmp_path):
     update_to(project, head_version())
 
     install(project)
-    output = uv_run(project, "pytest", "-q", "-rA", "-p", "no:cacheprovider")
+    tests = ["tests/test_team.py", "tests/test_package.py", "tests/test_jobs.py"]
+    output = uv_run(project, "pytest", "-q", "-rA", "-p", "no:cacheprovider", *tests)
     assert "PASSED tests/test_team.py::test_team_helper" in output, output
     summary = re.search(r"^\d+ passed.*$", output, re.MULTILINE)  # uv_run checked the exit code
     assert summary and "failed" not in summary.group(0), output
