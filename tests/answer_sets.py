@@ -70,6 +70,11 @@ def questions() -> dict[str, dict]:
     return {name: spec for name, spec in config.items() if not name.startswith("_")}
 
 
+def ci_provider(answers: dict) -> str:
+    """The CI provider an answer set renders (copier.yml's default when it does not say)."""
+    return answers.get("ci_provider", questions()["ci_provider"]["default"])
+
+
 def asked_questions() -> dict[str, dict]:
     """Questions a user can answer (derived values, `when: false`, are left out)."""
     return {name: spec for name, spec in questions().items() if spec.get("when") is not False}

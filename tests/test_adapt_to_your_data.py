@@ -16,8 +16,8 @@ import re
 import shutil
 from pathlib import Path
 
-import copier
 import pytest
+from conftest import render_project
 from project_env import install, package_of, uv_run
 
 pytestmark = pytest.mark.slow
@@ -79,15 +79,8 @@ DATA_TESTS = [
 def test_the_documented_edits_switch_the_project_to_other_data(
     problem_type, tests, copier_template: Path, tmp_path
 ):
-    project = tmp_path / problem_type
-    copier.run_copy(
-        str(copier_template),
-        project,
-        data={"problem_type": problem_type},
-        defaults=True,
-        unsafe=False,
-        quiet=True,
-    )
+    answers = {"problem_type": problem_type}
+    project = render_project(copier_template, tmp_path / problem_type, answers)
     edits = documented_edits((project / "README.md").read_text())
     assert set(edits) == {
         f"src/{package_of(project)}/problem.py",

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from answer_sets import REPO_ROOT, answer_sets, questions
+from answer_sets import REPO_ROOT, answer_sets, ci_provider, questions
 from bundle_validation import bundle_targets
 
 CHECK_JSONSCHEMA = Path(sys.executable).with_name("check-jsonschema")
@@ -86,7 +86,7 @@ ALL_SETS = answer_sets() | {
 
 
 def provider_of(name: str) -> str:
-    return ALL_SETS[name].get("ci_provider", questions()["ci_provider"]["default"])
+    return ci_provider(ALL_SETS[name])
 
 
 def sets_for(*providers: str) -> list[str]:

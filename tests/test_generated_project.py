@@ -25,6 +25,7 @@ from pathlib import Path
 import copier
 import pytest
 import yaml
+from conftest import render_project
 from project_env import UV, clean_env, install, package_of, run, uv_run
 from template_repo import build_template_repo, git, head_version
 
@@ -91,9 +92,7 @@ def installed(request, copier_template: Path, tmp_path_factory) -> tuple[dict, P
     if request.param in UPDATED_FROM:
         generate_then_update(tmp_path_factory, project, answers, UPDATED_FROM[request.param])
     else:
-        copier.run_copy(
-            str(copier_template), project, data=answers, defaults=True, unsafe=False, quiet=True
-        )
+        render_project(copier_template, project, answers)
     RENDERED[project] = {entry.name for entry in project.iterdir()}
     return answers, project, install(project)
 

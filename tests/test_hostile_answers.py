@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-import copier
 import pytest
 import yaml
 from answer_sets import asked_questions, choices
+from conftest import render_project
 from copier._main import Worker  # the Jinja environment Copier renders validators in
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -182,8 +182,7 @@ def render(template: Path, validate, dst: Path, values: dict, base: dict) -> Out
             answers[question] = value
     if values and len(refused) == len(values):
         return Outcome(None, answers, refused)  # the reference copy, already checked
-    copier.run_copy(str(template), dst, data=answers, defaults=True, unsafe=False, quiet=True)
-    return Outcome(dst, answers, refused)
+    return Outcome(render_project(template, dst, answers), answers, refused)
 
 
 def addresses(value: str) -> list[str]:

@@ -7,7 +7,7 @@ import re
 
 import pytest
 import yaml
-from answer_sets import REPO_ROOT, answer_sets, asked_questions
+from answer_sets import REPO_ROOT, answer_sets, asked_questions, ci_provider
 
 ROW = re.compile(r"^\| `(?P<name>\w+)` \| (?P<default>[^|]+) \|", re.MULTILINE)
 
@@ -66,8 +66,7 @@ def test_the_generated_readme_names_only_files_the_project_has(render, answers):
 @pytest.mark.parametrize("answers", sorted(answer_sets()))
 def test_the_generated_readme_speaks_the_ci_providers_words(render, answers):
     """GitLab has merge requests, GitHub and Azure DevOps pull requests."""
-    default = yaml.safe_load((REPO_ROOT / "copier.yml").read_text())["ci_provider"]["default"]
-    provider = answer_sets()[answers].get("ci_provider", default)
+    provider = ci_provider(answer_sets()[answers])
     readme = (render(answers) / "README.md").read_text().lower()
     wrong = "pull request" if provider == "gitlab" else "merge request"
     assert wrong not in readme, f"a {provider} project's README speaks of {wrong}s"
@@ -80,9 +79,7 @@ def test_generated_update_commands_need_no_trust(render):
     """What a project prints to run (README, CI messages) leaves --trust out: only an update across
     a migration needs it, and then Copier says so; the README explains when."""
     sets = answer_sets()
-    by_provider = {
-        answers.get("ci_provider", "github_actions"): name for name, answers in sets.items()
-    }
+    by_provider = {ci_provider(answers): name for name, answers in sets.items()}
     for name in by_provider.values():
         project = render(name)
         for path in project.rglob("*"):
