@@ -70,11 +70,11 @@ def class_archive_flags() -> list[str]:
 
 
 def log_flags(env: config.Environment) -> list[str]:
-    """JVM flags that give Spark the local log settings (written into the local folder)."""
+    """JVM flags that give Spark the local log settings (written into the local folder, which
+    local_session has made)."""
     assert env.local_dir is not None
     settings = env.local_dir / "log4j2.properties"
     if not settings.is_file() or settings.read_text() != LOCAL_LOG4J2:
-        settings.parent.mkdir(parents=True, exist_ok=True)
         settings.write_text(LOCAL_LOG4J2)
     return [f"-Dlog4j2.configurationFile={settings.as_uri()}"]
 

@@ -25,6 +25,9 @@ class _NoPipVersionWarning(logging.Filter):
         return not record.getMessage().startswith("Failed to resolve installed pip version")
 
 
+_NO_PIP_VERSION_WARNING = _NoPipVersionWarning()  # one instance: addFilter adds it once
+
+
 def setup_mlflow(experiment_name: str | None = None) -> MlflowClient:
     """Point tracking AND registry at this environment's stores (defaults differ by version)."""
     env = config.current()
@@ -43,9 +46,7 @@ def setup_mlflow(experiment_name: str | None = None) -> MlflowClient:
                 client.search_registered_models(max_results=1)
         finally:
             logging.disable(logging.NOTSET)
-        environment_log = logging.getLogger("mlflow.utils.environment")
-        if not any(isinstance(f, _NoPipVersionWarning) for f in environment_log.filters):
-            environment_log.addFilter(_NoPipVersionWarning())
+        logging.getLogger("mlflow.utils.environment").addFilter(_NO_PIP_VERSION_WARNING)
     else:
         client = MlflowClient()
     if experiment_name:
